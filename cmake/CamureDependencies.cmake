@@ -1,0 +1,10 @@
+# Third-party dependencies, all from Debian packages (scripts/setup.sh installs them).
+set(THREADS_PREFER_PTHREAD_FLAG ON)
+find_package(Threads REQUIRED)
+find_package(PkgConfig REQUIRED)
+find_package(Boost 1.74 REQUIRED COMPONENTS program_options)
+pkg_check_modules(HWLOC REQUIRED IMPORTED_TARGET hwloc)
+pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
+if(CAMURE_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+endif()
