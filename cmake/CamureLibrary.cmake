@@ -11,3 +11,8 @@ target_include_directories(camure PUBLIC
 target_link_libraries(camure PRIVATE camure_build_options
   "$<LINK_LIBRARY:WHOLE_ARCHIVE,${_camure_layers}>")
 target_link_options(camure PRIVATE -Wl,--no-undefined)
+# A layer that links another layer (e.g. PUBLIC_DEPS camure::common) must not clash with the
+# whole-archive feature used here: every layer is linked whole, wherever it appears.
+foreach(_camure_layer IN LISTS _camure_layers)
+  set_property(TARGET camure PROPERTY LINK_LIBRARY_OVERRIDE_${_camure_layer} WHOLE_ARCHIVE)
+endforeach()
