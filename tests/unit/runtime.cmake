@@ -1,0 +1,3 @@
+# Unit tests of the MPI-style runtime: bootstrap parsing, C API error paths without launcher.
+camure_add_gtest(test_runtime_bootstrap SOURCES test_runtime_bootstrap.cpp LABEL unit TIMEOUT 30
+  DEPS camure::bootstrap)
