@@ -1,0 +1,2 @@
+# Unit tests of the shared-memory layer (segment, wait, ring, topics).
+camure_add_gtest(test_shm_segment SOURCES test_shm_segment.cpp LABEL unit TIMEOUT 30 DEPS camure::shm)
