@@ -1,0 +1,524 @@
+#!/usr/bin/env python3
+"""Cluster test harness: hosts made of network namespaces joined by a bridge, each with sshd.
+
+    with Cluster(hosts=4) as c:
+        c.run("h1", ["hostname"])                  # -> "h1"
+        c.ssh("h1", "h2", "cat /proc/loadavg")     # real ssh between hosts
+        c.set_loss(5)                              # nftables drops 5 % on the bridge
+
+Each host hN is a network namespace with `eth0` = 10.77.K.N/24 (K chosen per run) plugged
+into bridge br0 of a switch namespace (multicast snooping off, so multicast floods), a route
+224.0.0.0/4 via eth0, and an anchor process holding a private mount + UTS namespace with its
+own /dev/shm, /run, /etc/hosts (h1..hN) and hostname. sshd and every command the harness
+starts run inside both; sessions that sshd opens inherit them. Nothing in the root
+namespace's network or ssh configuration is touched. See tests/cluster/README.md.
+
+CLI (for manual use and benchmark scripts):
+    netcluster.py up [--hosts N]     create a detached cluster, print its description
+    netcluster.py run RUNID HOST -- CMD...
+    netcluster.py down RUNID         tear it down
+    netcluster.py list | cleanup     show runs / remove leftovers of dead runs
+"""
+
+import atexit
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+
+import nsutil  # noqa: E402
+import runs  # noqa: E402
+import sshsetup  # noqa: E402
+from lossctl import LossControl  # noqa: E402
+from nsutil import HarnessError, poll_for  # noqa: E402
+
+SKIP_EXIT = 77
+IFACE = "eth0"
+TOOLS = ("ip", "nft", "nsenter", "unshare", "mount", "ssh", "ssh-keygen")
+
+
+class ClusterUnavailable(unittest.SkipTest):
+    """The machine cannot host a cluster (not root, no netns, no sshd...): skip, never pass."""
+
+
+def unavailable_reason():
+    """Why a cluster cannot be built here, or None if the prerequisites are present."""
+    if os.geteuid() != 0:
+        return "cluster tests need root (network namespaces, mounts, sshd)"
+    missing = [t for t in TOOLS if shutil.which(t) is None]
+    if not os.access(sshsetup.SSHD, os.X_OK):
+        missing.append(sshsetup.SSHD)
+    if missing:
+        return f"missing tools: {', '.join(missing)} (scripts/setup.sh installs them)"
+    return None
+
+
+_live = set()
+_live_lock = threading.Lock()
+_handlers_installed = False
+
+
+def _close_all():
+    with _live_lock:
+        clusters = list(_live)
+    for c in clusters:
+        try:
+            c.close()
+        except Exception as exc:  # noqa: BLE001 - best effort at exit, report and go on
+            print(f"netcluster: teardown of {c.run_id} failed: {exc}", file=sys.stderr)
+
+
+def _on_signal(signum, _frame):
+    _close_all()
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+
+
+def _install_handlers():
+    """atexit always; SIGTERM/SIGHUP/SIGINT only where nobody installed their own handler."""
+    global _handlers_installed
+    if _handlers_installed:
+        return
+    _handlers_installed = True
+    atexit.register(_close_all)
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for sig, default in ((signal.SIGTERM, signal.SIG_DFL), (signal.SIGHUP, signal.SIG_DFL),
+                         (signal.SIGINT, signal.default_int_handler)):
+        if signal.getsignal(sig) is default:
+            signal.signal(sig, _on_signal)
+
+
+class Cluster:
+    """N hosts in network namespaces behind one bridge, each with sshd; see module doc."""
+
+    def __init__(self, hosts=4, *, shm_size=None, mtu=1500, detached=False,
+                 cleanup_stale=True, ssh_check=True):
+        if not isinstance(hosts, int) or not 1 <= hosts <= 250:
+            raise ValueError(f"hosts must be 1..250, not {hosts!r}")
+        self.run_id = secrets.token_hex(3)
+        self.k = 1 + int(self.run_id, 16) % 254
+        self._n = hosts
+        self._shm_size = shm_size
+        self._mtu = mtu
+        self._detached = detached
+        self._cleanup_stale = cleanup_stale
+        self._ssh_check = ssh_check
+        self._anchors = {}  # host -> (pid, start time)
+        self._sshd = {}  # host -> Popen (or pid when attached)
+        self._children = []
+        self._reaper = None
+        self._loss = None
+        self._started = self._closed = False
+
+    # --- names -----------------------------------------------------------------------------
+    @property
+    def hosts(self):
+        """Host names h1..hN."""
+        return [f"h{i}" for i in range(1, self._n + 1)]
+
+    @property
+    def run_dir(self):
+        return runs.run_dir(self.run_id)
+
+    @property
+    def ssh_config(self):
+        """ssh_config for clients: `ssh -F <this> h2 cmd` works from any host."""
+        return os.path.join(self.run_dir, "ssh_config")
+
+    @property
+    def ssh_wrapper(self):
+        """Executable that runs `ssh -F <ssh_config> "$@"` (for launch agents taking a path)."""
+        return os.path.join(self.run_dir, "bin", "ssh")
+
+    @property
+    def subnet(self):
+        return f"10.77.{self.k}.0/24"
+
+    @property
+    def switch_ns(self):
+        return runs.switch_ns(self.run_id)
+
+    iface = IFACE
+
+    def index(self, host):
+        if host not in self.hosts:
+            raise ValueError(f"unknown host {host!r}; hosts are {', '.join(self.hosts)}")
+        return int(host[1:])
+
+    def addr(self, host):
+        """The host's 10.77 address on eth0."""
+        return f"10.77.{self.k}.{self.index(host)}"
+
+    def netns(self, host):
+        return runs.host_ns(self.run_id, self.index(host))
+
+    def mcast_group(self, n=1):
+        """A multicast group private to this run: 239.77.K.n."""
+        if not 1 <= n <= 254:
+            raise ValueError("n must be 1..254")
+        return f"239.77.{self.k}.{n}"
+
+    # --- lifecycle -------------------------------------------------------------------------
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def start(self):
+        """Builds the cluster; raises ClusterUnavailable (a SkipTest) if the machine cannot."""
+        if self._started:
+            raise HarnessError("cluster already started")
+        reason = unavailable_reason()
+        if reason:
+            raise ClusterUnavailable(reason)
+        self._started = True
+        if self._cleanup_stale:
+            runs.cleanup_stale()
+        os.mkdir(self.run_dir, 0o700)
+        if not self._detached:  # a detached run outlives this process on purpose
+            with _live_lock:
+                _live.add(self)
+            _install_handlers()
+        try:
+            runs.set_owner(self.run_id, os.getpid())
+            if not self._detached:
+                self._reaper = runs.start_reaper(self.run_id, os.path.abspath(__file__))
+            self._build()
+        except BaseException:
+            self.close()
+            raise
+
+    def _build(self):
+        sw = self.switch_ns
+        res = nsutil.cmd(["ip", "netns", "add", sw], check=False)
+        if res.returncode != 0:
+            raise ClusterUnavailable(f"cannot create a network namespace: {res.stderr.strip()}")
+        self._ip_batch(sw, ["link set lo up", "link add br0 type bridge",
+                            "link set br0 type bridge mcast_snooping 0 stp_state 0",
+                            "link set br0 up"])
+        self._loss = LossControl(sw)
+        self._loss.install()
+        self._write_ssh_material()
+        for host in self.hosts:
+            i = self.index(host)
+            ns = self.netns(host)
+            nsutil.cmd(["ip", "netns", "add", ns])
+            self._ip_batch(ns, [
+                f"link add {IFACE} mtu {self._mtu} type veth peer name p{i} netns {sw}",
+                "link set lo up",
+                f"addr add {self.addr(host)}/24 dev {IFACE}",
+                f"link set {IFACE} up",
+                f"route add 224.0.0.0/4 dev {IFACE}"])
+            self._ip_batch(sw, [f"link set p{i} mtu {self._mtu} master br0", f"link set p{i} up"])
+        for host in self.hosts:
+            self._start_anchor(host)
+        for host in self.hosts:
+            self.start_sshd(host, wait=False)
+        for host in self.hosts:
+            self._wait_sshd(host)
+        if self._ssh_check:
+            self._check_ssh()
+        self._save_state()
+        if self._detached:
+            pid, _ = self._anchors["h1"]
+            runs.set_owner(self.run_id, pid, detached=True)
+
+    def close(self):
+        """Tears everything down (processes, namespaces, run directory). Idempotent."""
+        if self._closed or not self._started:
+            return
+        self._closed = True
+        try:
+            runs.teardown_run(self.run_id)
+        finally:
+            for p in self._children + [s for s in self._sshd.values() if hasattr(s, "wait")]:
+                try:
+                    p.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    pass
+            if self._reaper:
+                wfd, pid, start = self._reaper
+                os.close(wfd)  # EOF: the reaper sees the run gone and exits
+                try:
+                    poll_for(lambda: not nsutil.proc_alive(pid, start), 10, what="reaper exit")
+                except TimeoutError:
+                    nsutil.kill_pid(pid)
+            with _live_lock:
+                _live.discard(self)
+
+    # --- building blocks -------------------------------------------------------------------
+    @staticmethod
+    def _ip_batch(ns, lines):
+        nsutil.cmd(["ip", "-n", ns, "-batch", "-"], input_text="\n".join(lines) + "\n")
+
+    def _write_ssh_material(self):
+        d = self.run_dir
+        os.mkdir(os.path.join(d, "bin"), 0o700)
+        client_pub = sshsetup.keygen(os.path.join(d, "client_key"), f"camure-cluster-{self.run_id}")
+        sshsetup.write_file(os.path.join(d, "authorized_keys"), client_pub + "\n")
+        entries = []
+        for host in self.hosts:
+            hd = os.path.join(d, host)
+            os.mkdir(hd, 0o700)
+            key = os.path.join(hd, "ssh_host_ed25519_key")
+            entries.append((host, self.addr(host), sshsetup.keygen(key, f"{host}-{self.run_id}")))
+            sshsetup.write_file(os.path.join(hd, "sshd_config"), sshsetup.sshd_config(
+                hd, self.addr(host), key, os.path.join(d, "authorized_keys")))
+            hosts_lines = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"]
+            hosts_lines += [f"{self.addr(h)}\t{h}" for h in self.hosts]
+            sshsetup.write_file(os.path.join(hd, "hosts"), "\n".join(hosts_lines) + "\n", 0o644)
+        sshsetup.write_file(os.path.join(d, "known_hosts"), sshsetup.known_hosts(entries), 0o644)
+        sshsetup.write_file(self.ssh_config, sshsetup.ssh_config(
+            [(h, self.addr(h)) for h in self.hosts], os.path.join(d, "client_key"),
+            os.path.join(d, "known_hosts")), 0o644)
+        sshsetup.write_file(self.ssh_wrapper, sshsetup.ssh_wrapper(self.ssh_config), 0o755)
+
+    def _start_anchor(self, host):
+        hd = os.path.join(self.run_dir, host)
+        size = f",size={self._shm_size}" if self._shm_size else ""
+        script = "\n".join([
+            "set -e",
+            f"mount -t tmpfs -o mode=1777{size} camure-shm /dev/shm",
+            "mount -t tmpfs -o mode=755,size=64m camure-run /run",
+            "mkdir -p /run/sshd /run/lock /run/user/0",
+            "chmod 700 /run/user/0",
+            "ln -s /dev/shm /run/shm",
+            f"mount --bind {hd}/hosts /etc/hosts",
+            f"hostname {host}",
+            "echo ready",
+            "exec sleep infinity </dev/null >/dev/null 2>&1"])
+        with open(os.path.join(hd, "anchor.log"), "wb") as log:
+            proc = subprocess.Popen(
+                ["ip", "netns", "exec", self.netns(host), "unshare", "--mount", "--uts",
+                 "--propagation", "private", "--", "sh", "-c", script],
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
+                start_new_session=True, cwd="/")
+        self._children.append(proc)
+        try:
+            line = _read_line(proc.stdout, 15)
+        finally:
+            proc.stdout.close()
+        if line.strip() != "ready":
+            with open(os.path.join(hd, "anchor.log"), encoding="utf-8", errors="replace") as f:
+                err = f.read().strip()
+            raise HarnessError(f"{host}: namespace set-up failed: {err or 'no output'}")
+        self._anchors[host] = (proc.pid, nsutil.proc_start_time(proc.pid))
+
+    def nsenter_argv(self, host):
+        """Command prefix that enters the host's network, mount and UTS namespaces."""
+        pid, start = self._anchors[self._check_host(host)]
+        if not nsutil.proc_alive(pid, start):
+            raise HarnessError(f"{host}: anchor process {pid} is gone")
+        return ["nsenter", "-t", str(pid), "-n", "-m", "-u", f"--wd={os.getcwd()}", "--"]
+
+    def _check_host(self, host):
+        self.index(host)
+        return host
+
+    def start_sshd(self, host, wait=True):
+        """(Re)starts the host's sshd; with wait, returns once it accepts connections."""
+        hd = os.path.join(self.run_dir, host)
+        proc = subprocess.Popen(
+            self.nsenter_argv(host) + [sshsetup.SSHD, "-D", "-f", os.path.join(hd, "sshd_config"),
+                                       "-E", os.path.join(hd, "sshd.log")],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True, cwd="/")
+        self._sshd[host] = proc
+        if wait:
+            self._wait_sshd(host)
+
+    def stop_sshd(self, host):
+        """Kills the host's listening sshd (sessions it already opened keep running)."""
+        proc = self._sshd.pop(self._check_host(host), None)
+        if proc is not None:
+            nsutil.kill_pid(proc if isinstance(proc, int) else proc.pid)
+            if not isinstance(proc, int):
+                proc.wait(timeout=10)
+
+    def _wait_sshd(self, host):
+        proc = self._sshd[host]
+        anchor, _ = self._anchors[host]
+
+        def listening():
+            if proc.poll() is not None:
+                log = os.path.join(self.run_dir, host, "sshd.log")
+                with open(log, encoding="utf-8", errors="replace") as f:
+                    raise HarnessError(f"{host}: sshd exited ({proc.returncode}): {f.read().strip()}")
+            return 22 in nsutil.read_listening_tcp_ports(anchor)
+        poll_for(listening, 20, what=f"sshd on {host}")
+
+    def _check_ssh(self):
+        """One real login h1 -> every host, in parallel: proves keys, config and routing."""
+        procs = {h: self.popen("h1", self.ssh_argv(h) + ["hostname"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True) for h in self.hosts}
+        for host, p in procs.items():
+            try:
+                out, err = p.communicate(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                out, err = p.communicate()
+            if p.returncode != 0 or out.strip() != host:
+                raise HarnessError(f"ssh h1 -> {host} failed ({p.returncode}): {err.strip() or out}")
+
+    def _save_state(self):
+        runs.write_json(os.path.join(self.run_dir, "state.json"), {
+            "run_id": self.run_id, "k": self.k, "hosts": self._n,
+            "anchors": self._anchors,
+            "sshd": {h: (p if isinstance(p, int) else p.pid) for h, p in self._sshd.items()}})
+
+    @classmethod
+    def attach(cls, run_id):
+        """A Cluster object for an existing (detached) run, e.g. from `netcluster.py up`.
+
+        close() on it tears the run down.
+        """
+        state = runs.read_json(os.path.join(runs.run_dir(run_id), "state.json"))
+        if state is None:
+            raise HarnessError(f"no cluster run {run_id!r} (no {runs.run_dir(run_id)}/state.json)")
+        c = cls(state["hosts"], cleanup_stale=False)
+        c.run_id, c.k = state["run_id"], state["k"]
+        c._anchors = {h: tuple(v) for h, v in state["anchors"].items()}
+        c._sshd = dict(state["sshd"])
+        c._loss = LossControl(c.switch_ns)
+        c._started = True
+        return c
+
+    # --- running things on hosts -----------------------------------------------------------
+    def run(self, host, argv, *, timeout=60, check=False, **kwargs):
+        """Runs argv (list, or str for `sh -c`) inside host; returns CompletedProcess.
+
+        Defaults: output captured as text, stdin /dev/null, 60 s timeout (never hangs).
+        """
+        if isinstance(argv, str):
+            argv = ["sh", "-c", argv]
+        kwargs.setdefault("stdin", subprocess.DEVNULL if "input" not in kwargs else None)
+        if "stdout" not in kwargs and "stderr" not in kwargs:
+            kwargs.setdefault("capture_output", True)
+        kwargs.setdefault("text", True)
+        return subprocess.run(self.nsenter_argv(host) + list(argv), timeout=timeout, check=check,
+                              **kwargs)
+
+    def popen(self, host, argv, **kwargs):
+        """Starts argv in the background inside host; the Popen is killed at teardown."""
+        if isinstance(argv, str):
+            argv = ["sh", "-c", argv]
+        kwargs.setdefault("stdin", subprocess.DEVNULL)
+        proc = subprocess.Popen(self.nsenter_argv(host) + list(argv), **kwargs)
+        self._children.append(proc)
+        return proc
+
+    def ssh_argv(self, to_host):
+        """['ssh', '-F', ssh_config, to_host]: append the remote command."""
+        return [sshsetup.SSH, "-F", self.ssh_config, self._check_host(to_host)]
+
+    def ssh(self, from_host, to_host, command, **kwargs):
+        """Runs command on to_host over real ssh started from from_host."""
+        return self.run(from_host, self.ssh_argv(to_host) + [command], **kwargs)
+
+    def ssh_popen(self, from_host, to_host, command, **kwargs):
+        return self.popen(from_host, self.ssh_argv(to_host) + [command], **kwargs)
+
+    def pids(self, host):
+        """PIDs of every process in the host (its network namespace)."""
+        return nsutil.netns_pids(self.netns(host))
+
+    def processes(self, host):
+        """{pid: command line} of every process in the host."""
+        return {p: nsutil.proc_cmdline(p) for p in self.pids(host)}
+
+    def kill_all(self, host, pattern, sig=signal.SIGKILL):
+        """Sends sig to the host's processes whose command line matches regex pattern.
+
+        The harness's own anchor and listening sshd are spared. Returns the pids signalled.
+        """
+        import re
+        spare = {self._anchors[host][0]}
+        if host in self._sshd:
+            s = self._sshd[host]
+            spare.add(s if isinstance(s, int) else s.pid)
+        rx = re.compile(pattern)
+        hit = [p for p, cl in self.processes(host).items() if p not in spare and rx.search(cl)]
+        return [p for p in hit if nsutil.kill_pid(p, sig)]
+
+    # --- faults ----------------------------------------------------------------------------
+    def set_loss(self, percent, host=None):
+        """Drops percent % (0..100, two decimals) of IPv4/IPv6 frames crossing the bridge;
+        only those to or from host if given. Replaces any previous loss setting."""
+        self._loss.set(percent, None if host is None else self.index(host))
+
+    def clear_loss(self):
+        self._loss.clear()
+
+    def dropped(self):
+        """Frames dropped by the loss rule since the last set_loss()."""
+        return self._loss.dropped()
+
+    def cut_link(self, host):
+        """Unplugs the host's cable at the switch: its traffic vanishes silently."""
+        nsutil.cmd(["ip", "-n", self.switch_ns, "link", "set", f"p{self.index(host)}", "down"])
+
+    def restore_link(self, host):
+        nsutil.cmd(["ip", "-n", self.switch_ns, "link", "set", f"p{self.index(host)}", "up"])
+
+    # --- files for launchers ---------------------------------------------------------------
+    def write_hostfile(self, path=None, slots=1, style="openmpi", hosts=None):
+        """Writes a host file (Open MPI `hN slots=S` or MPICH `hN:S`); returns its path.
+
+        slots: int for every host, or {host: slots}.
+        """
+        hosts = list(hosts or self.hosts)
+        if style not in ("openmpi", "mpich"):
+            raise ValueError("style must be 'openmpi' or 'mpich'")
+        path = path or os.path.join(self.run_dir, f"hostfile.{style}")
+        lines = [f"# camure cluster {self.run_id}"]
+        for h in hosts:
+            s = slots[h] if isinstance(slots, dict) else slots
+            lines.append(f"{h} slots={s}" if style == "openmpi" else f"{h}:{s}")
+        sshsetup.write_file(path, "\n".join(lines) + "\n", 0o644)
+        return path
+
+    def describe(self):
+        """A dict describing the cluster (what `netcluster.py up` prints)."""
+        return {"run_id": self.run_id, "run_dir": self.run_dir, "ssh_config": self.ssh_config,
+                "ssh_wrapper": self.ssh_wrapper, "switch_ns": self.switch_ns,
+                "hosts": {h: {"addr": self.addr(h), "netns": self.netns(h),
+                              "anchor_pid": self._anchors[h][0]} for h in self.hosts}}
+
+
+def _read_line(pipe, timeout):
+    """One line from a binary pipe, waiting at most timeout seconds ('' on EOF or timeout)."""
+    import select
+    buf = b""
+    deadline = nsutil.time.monotonic() + timeout
+    while not buf.endswith(b"\n"):
+        left = deadline - nsutil.time.monotonic()
+        if left <= 0 or not select.select([pipe], [], [], left)[0]:
+            break
+        chunk = os.read(pipe.fileno(), 256)
+        if not chunk:
+            break
+        buf += chunk
+    return buf.decode("utf-8", "replace")
+
+
+def cleanup_stale():
+    """Removes leftovers of earlier crashed runs of this harness; returns their run ids."""
+    return runs.cleanup_stale()
+
+
+if __name__ == "__main__":
+    from cli import main
+    sys.exit(main(sys.argv[1:]))
