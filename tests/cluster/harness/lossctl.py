@@ -43,8 +43,9 @@ class LossControl:
         if threshold > 0:
             sel = [""] if port_index is None else [f'iifname "p{port_index}" ',
                                                    f'oifname "p{port_index}" ']
-            rules = [f"add rule bridge {TABLE} {CHAIN} {s}{match} "
-                     f"numgen random mod 10000 < {threshold} counter drop\n" for s in sel]
+            gen = f"numgen random mod 10000 < {threshold} " if threshold < 10000 else ""
+            rules = [f"add rule bridge {TABLE} {CHAIN} {s}{match} {gen}counter drop\n"
+                     for s in sel]
         self._nft(f"flush chain bridge {TABLE} {CHAIN}\n" + "".join(rules))
 
     def clear(self):

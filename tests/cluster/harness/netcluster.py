@@ -150,6 +150,11 @@ class Cluster:
 
     iface = IFACE
 
+    @property
+    def reaper(self):
+        """(pid, start time) of the run's reaper process, or None (detached or not started)."""
+        return self._reaper[1:] if self._reaper else None
+
     def index(self, host):
         if host not in self.hosts:
             raise ValueError(f"unknown host {host!r}; hosts are {', '.join(self.hosts)}")

@@ -1,0 +1,327 @@
+#!/usr/bin/env python3
+"""Self-test of the cluster harness (label cluster): connectivity, ssh, private /dev/shm and
+hostname, multicast, loss injection, link cuts and teardown that leaves nothing behind.
+
+Run one case: `python3 tests/cluster/test_harness.py loss_injection` (as root); all: no args.
+"""
+
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import unittest
+
+HARNESS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "harness")
+sys.path.insert(0, HARNESS)
+
+import clustertest  # noqa: E402
+import nsutil  # noqa: E402
+import runs  # noqa: E402
+from netcluster import Cluster, cleanup_stale  # noqa: E402
+from nsutil import poll_for  # noqa: E402
+
+PY = sys.executable
+NETCLUSTER = os.path.join(HARNESS, "netcluster.py")
+
+MCAST_RECV = r"""
+import socket, sys
+group, port, local = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((group, port))
+s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
+             socket.inet_aton(group) + socket.inet_aton(local))
+s.settimeout(20)
+print("ready", flush=True)
+data, src = s.recvfrom(2048)
+print(data.decode(), src[0], flush=True)
+"""
+
+MCAST_SEND = r"""
+import socket, sys
+group, port, local, payload = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
+s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(local))
+s.bind((local, 0))
+s.sendto(payload.encode(), (group, port))
+"""
+
+UDP_COUNT = r"""
+import socket, sys
+addr, port = sys.argv[1], int(sys.argv[2])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, 33, 4 << 20)  # SO_RCVBUFFORCE: never drop for lack of buffer
+s.bind((addr, port))
+s.settimeout(60)
+print("ready", flush=True)
+seen = set()
+while True:
+    data = s.recv(64)
+    if data == b"END":
+        break
+    seen.add(int(data))
+print(len(seen), flush=True)
+"""
+
+# Bounded count and rate: at most 20 datagrams per 2 ms (<= 10k/s).
+UDP_SEND = r"""
+import socket, sys, time
+n, addr, port, local = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4]
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((local, 0))
+if n == 0:
+    s.sendto(b"END", (addr, port))
+for i in range(n):
+    s.sendto(b"%d" % i, (addr, port))
+    if i % 20 == 19:
+        time.sleep(0.002)
+"""
+
+
+def read_line(proc, timeout):
+    """One line of a Popen's text stdout within timeout (TimeoutError otherwise)."""
+    if not select.select([proc.stdout], [], [], timeout)[0]:
+        raise TimeoutError(f"no output from {proc.args[-4:]} within {timeout}s")
+    return proc.stdout.readline().strip()
+
+
+class HarnessTest(clustertest.ClusterTestCase):
+    HOSTS = 4
+
+    def test_ping_all_pairs(self):
+        c = self.cluster
+        for h in c.hosts:
+            self.assertEqual(c.run(h, ["hostname"], check=True).stdout.strip(), h)
+        for src in c.hosts:
+            for dst in c.hosts:
+                if src != dst:
+                    r = c.run(src, ["ping", "-n", "-q", "-c", "1", "-W", "5", c.addr(dst)],
+                              timeout=20)
+                    self.assertEqual(r.returncode, 0, f"ping {src} -> {dst}: {r.stdout}{r.stderr}")
+
+    def test_ssh_hostname_and_private_shm(self):
+        c = self.cluster
+        r = c.ssh("h1", "h2", "hostname", timeout=30)
+        self.assertEqual((r.returncode, r.stdout.strip()), (0, "h2"), r.stderr)
+        for h in c.hosts:
+            self.assertEqual(c.ssh("h1", h, "ls -A /dev/shm", check=True).stdout, "",
+                             f"/dev/shm of {h} is not empty")
+        probe = f"/dev/shm/cmrnc-probe-{c.run_id}"
+        c.run("h1", ["touch", probe], check=True)
+        self.assertEqual(c.ssh("h2", "h1", f"test -e {probe}").returncode, 0,
+                         "a file in h1's /dev/shm is not visible to an ssh session on h1")
+        self.assertEqual(c.ssh("h1", "h2", f"test -e {probe}").returncode, 1,
+                         "h1's /dev/shm leaks into h2")
+        self.assertFalse(os.path.exists(probe), "h1's /dev/shm leaks into the machine's")
+        r = c.ssh("h3", "h4", "getent hosts h2", check=True)
+        self.assertEqual(r.stdout.split()[0], c.addr("h2"))
+
+    def test_multicast_reaches_every_host(self):
+        c = self.cluster
+        group, port, payload = c.mcast_group(1), 47701, f"hello-{c.run_id}"
+        receivers = {h: c.popen(h, [PY, "-c", MCAST_RECV, group, str(port), c.addr(h)],
+                                stdout=subprocess.PIPE, text=True) for h in c.hosts[1:]}
+        for h, p in receivers.items():
+            self.assertEqual(read_line(p, 20), "ready", h)
+        c.run("h1", [PY, "-c", MCAST_SEND, group, str(port), c.addr("h1"), payload], check=True)
+        for h, p in receivers.items():
+            out, _ = p.communicate(timeout=25)
+            self.assertEqual(p.returncode, 0, f"{h} received nothing")
+            self.assertEqual(out.split(), [payload, c.addr("h1")], h)
+
+    def _udp_round(self, loss):
+        """Sends 1000 datagrams h1 -> h2 with loss % set; returns (received, dropped)."""
+        c = self.cluster
+        port = 47702
+        recv = c.popen("h2", [PY, "-c", UDP_COUNT, c.addr("h2"), str(port)],
+                       stdout=subprocess.PIPE, text=True)
+        self.assertEqual(read_line(recv, 20), "ready")
+        c.set_loss(loss)
+        try:
+            c.run("h1", [PY, "-c", UDP_SEND, "1000", c.addr("h2"), str(port), c.addr("h1")],
+                  check=True, timeout=60)
+            dropped = c.dropped()
+        finally:
+            c.clear_loss()
+
+        def end_seen():  # END may be lost only if loss was still on; it is not any more
+            c.run("h1", [PY, "-c", UDP_SEND, "0", c.addr("h2"), str(port), c.addr("h1")],
+                  check=True)
+            return recv.poll() is not None
+        poll_for(end_seen, 30, interval=0.1, what="receiver to see END")
+        out = recv.stdout.read()
+        self.assertEqual(recv.returncode, 0, out)
+        return int(out), dropped
+
+    def test_loss_injection(self):
+        c = self.cluster
+        received, dropped = self._udp_round(5)
+        lost = 1000 - received
+        self.assertTrue(10 <= lost <= 150, f"{lost} of 1000 lost at 5 % loss (want 1..15 %)")
+        self.assertGreaterEqual(dropped, lost, "datagrams vanished without the loss rule")
+        received, dropped = self._udp_round(0)
+        self.assertEqual((received, dropped), (1000, 0), "datagrams lost without loss set")
+        # Per-host loss only touches that host's traffic.
+        c.set_loss(100, host="h3")
+        try:
+            self.assertNotEqual(c.run("h1", ["ping", "-c", "1", "-W", "1", c.addr("h3")]).returncode, 0)
+            self.assertEqual(c.run("h1", ["ping", "-c", "1", "-W", "5", c.addr("h2")]).returncode, 0)
+        finally:
+            c.clear_loss()
+        self.assertEqual(c.run("h1", ["ping", "-c", "1", "-W", "5", c.addr("h3")]).returncode, 0)
+
+    def test_cut_link_ends_ssh_session(self):
+        c = self.cluster
+        p = c.ssh_popen("h1", "h2", "exec cat", stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                        stderr=subprocess.DEVNULL, text=True)
+        p.stdin.write("hello\n")
+        p.stdin.flush()
+        self.assertEqual(read_line(p, 20), "hello")
+        cats = poll_for(lambda: [pid for pid, cl in c.processes("h2").items() if cl == "cat"],
+                        10, what="cat on h2")
+        c.cut_link("h2")
+        try:
+            poll_for(lambda: p.poll() is not None, 30, what="ssh client to give up")
+            self.assertEqual(p.returncode, 255)
+            poll_for(lambda: not any(nsutil.proc_alive(pid) for pid in cats), 30,
+                     what="sshd on h2 to end the session")
+        finally:
+            c.restore_link("h2")
+        r = c.ssh("h1", "h2", "hostname", timeout=30)
+        self.assertEqual((r.returncode, r.stdout.strip()), (0, "h2"), r.stderr)
+
+    def test_kill_all_spares_harness(self):
+        c = self.cluster
+        p = c.popen("h4", ["sleep", "400"])
+        poll_for(lambda: p.pid in c.pids("h4") and nsutil.proc_cmdline(p.pid) == "sleep 400", 10)
+        self.assertEqual(c.kill_all("h4", r"^sleep 400$"), [p.pid])
+        self.assertEqual(p.wait(timeout=10), -signal.SIGKILL)
+        self.assertEqual(c.kill_all("h4", "sleep|sshd"), [])
+        self.assertEqual(c.ssh("h1", "h4", "hostname", check=True).stdout.strip(), "h4")
+
+
+class TeardownTest(unittest.TestCase):
+    def _leaves_nothing(self, raise_inside):
+        state = {}
+        try:
+            with Cluster(3) as c:
+                for h in c.hosts:
+                    c.popen(h, ["sleep", "300"])
+                c.ssh("h1", "h3", "setsid sleep 301 </dev/null >/dev/null 2>&1 &", check=True)
+                poll_for(lambda: "sleep 301" in c.processes("h3").values(), 10, what="sleep 301")
+                c.run("h2", "echo x > /dev/shm/probe", check=True)
+                state["pids"] = {p: nsutil.proc_start_time(p) for h in c.hosts for p in c.pids(h)}
+                state["names"] = [c.netns(h) for h in c.hosts] + [c.switch_ns]
+                state["dir"] = c.run_dir
+                state["reaper"] = c.reaper
+                if raise_inside:
+                    raise KeyError("boom")
+        except KeyError:
+            self.assertTrue(raise_inside)
+        self.assertGreaterEqual(len(state["pids"]), 3 * 3)  # anchor, sshd, sleep per host (+1)
+        self.assertEqual([n for n in state["names"] if n in nsutil.netns_list()], [])
+        self.assertFalse(os.path.exists(state["dir"]))
+        alive = [p for p, st in state["pids"].items() if nsutil.proc_alive(p, st)]
+        self.assertEqual(alive, [], "processes of the run survived")
+        self.assertFalse(nsutil.proc_alive(state["reaper"][0], state["reaper"][1]))
+
+    def test_teardown_leaves_nothing(self):
+        self._leaves_nothing(False)
+
+    def test_teardown_after_exception(self):
+        self._leaves_nothing(True)
+
+    def test_reaper_cleans_up_after_sigkill(self):
+        if os.geteuid() != 0:
+            self.skipTest("needs root")
+        code = ("import sys, netcluster; c = netcluster.Cluster(2); c.start(); "
+                "print(c.run_id, flush=True); sys.stdin.read()")
+        child = subprocess.Popen([PY, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                 text=True, env=dict(os.environ, PYTHONPATH=HARNESS))
+        try:
+            rid = read_line(child, 60)
+            self.assertRegex(rid, r"^[0-9a-f]{6}$")
+            self.addCleanup(runs.teardown_run, rid)
+            self.assertEqual(len(runs.run_namespaces(rid)), 3)
+        finally:
+            child.kill()
+            child.wait()
+        poll_for(lambda: not runs.run_namespaces(rid) and not os.path.exists(runs.run_dir(rid)),
+                 30, what="the reaper to remove the killed owner's run")
+
+    def test_cleanup_stale_spares_live_runs(self):
+        with Cluster(2) as live:
+            stale = Cluster(2, detached=True, cleanup_stale=False)
+            stale.start()
+            self.addCleanup(stale.close)
+            self.assertTrue(runs.run_alive(stale.run_id))
+            owner = stale.describe()["hosts"]["h1"]["anchor_pid"]
+            os.kill(owner, signal.SIGKILL)
+            poll_for(lambda: not runs.run_alive(stale.run_id), 10, what="owner death")
+            removed = cleanup_stale()
+            self.assertIn(stale.run_id, removed)
+            self.assertNotIn(live.run_id, removed)
+            self.assertEqual(runs.run_namespaces(stale.run_id), [])
+            self.assertFalse(os.path.exists(stale.run_dir))
+            self.assertEqual(live.ssh("h1", "h2", "hostname", check=True).stdout.strip(), "h2")
+
+    def test_cli_up_run_down(self):
+        if os.geteuid() != 0:
+            self.skipTest("needs root")
+        up = subprocess.run([PY, NETCLUSTER, "up", "--hosts", "2"], capture_output=True,
+                            text=True, timeout=60)
+        self.assertEqual(up.returncode, 0, up.stderr)
+        info = dict(line.split("=", 1) for line in up.stdout.splitlines() if "=" in line)
+        rid = info["RUNID"]
+        self.addCleanup(runs.teardown_run, rid)
+        r = subprocess.run([PY, NETCLUSTER, "run", rid, "h2", "--", "hostname"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual((r.returncode, r.stdout.strip()), (0, "h2"), r.stderr)
+        r = subprocess.run([PY, NETCLUSTER, "run", rid, "h1", "--", "ssh", "-F",
+                            info["SSH_CONFIG"], "h2", "hostname"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual((r.returncode, r.stdout.strip()), (0, "h2"), r.stderr)
+        r = subprocess.run([PY, NETCLUSTER, "down", rid], capture_output=True, text=True,
+                           timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(runs.run_namespaces(rid), [])
+        self.assertFalse(os.path.exists(runs.run_dir(rid)))
+        for argv, status in ((["down", "xyz"], 2), (["run", "abcdef", "h1", "true"], 1)):
+            r = subprocess.run([PY, NETCLUSTER] + argv, capture_output=True, text=True,
+                               timeout=30)
+            self.assertEqual(r.returncode, status, argv)
+            self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+
+
+class MpiLaunchTest(clustertest.ClusterTestCase):
+    """The exact incantations README.md documents for Open MPI and MPICH over the cluster."""
+    HOSTS = 4
+
+    def test_openmpi_launches_over_cluster_ssh(self):
+        if not shutil.which("mpirun.openmpi"):
+            self.skipTest("Open MPI (openmpi-bin) is not installed")
+        c = self.cluster
+        r = c.run("h1", ["mpirun.openmpi", "--allow-run-as-root", "--mca", "plm_rsh_agent",
+                         f"ssh -F {c.ssh_config}", "--mca", "btl", "tcp,self",
+                         "--mca", "btl_tcp_if_include", c.iface, "--mca", "oob_tcp_if_include",
+                         c.iface, "--hostfile", c.write_hostfile(slots=2), "-n", "8",
+                         "hostname"], timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(sorted(r.stdout.split()), sorted(c.hosts * 2))
+
+    def test_mpich_launches_over_cluster_ssh(self):
+        if not shutil.which("mpiexec.hydra"):
+            self.skipTest("MPICH (mpich) is not installed")
+        c = self.cluster
+        r = c.run("h1", ["mpiexec.hydra", "-launcher", "ssh", "-launcher-exec", c.ssh_wrapper,
+                         "-iface", c.iface, "-f", c.write_hostfile(slots=2, style="mpich"),
+                         "-n", "8", "hostname"], timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(sorted(r.stdout.split()), sorted(c.hosts * 2))
+
+
+if __name__ == "__main__":
+    clustertest.main()
