@@ -1,0 +1,59 @@
+// Job: runs one job to completion — events, signals, timeout, teardown, exit status.
+#pragma once
+
+#include "launcher/event_loop.hpp"
+#include "launcher/exit_policy.hpp"
+#include "launcher/janitor.hpp"
+#include "launcher/job_spec.hpp"
+#include "launcher/output_forwarder.hpp"
+#include "launcher/signals.hpp"
+#include "launcher/spawner.hpp"
+#include "launcher/stdin_forwarder.hpp"
+
+#include <memory>
+#include <optional>
+
+namespace camure::launcher {
+
+struct JobSettings {
+  double timeout_s = 0; ///< 0: none
+  double grace_s = 3;   ///< SIGTERM -> SIGKILL
+  bool keep_going = false;
+};
+
+/// The controller between a Spawner (ranks), the OutputForwarder, stdin, signals and the
+/// ExitPolicy. One per camurerun invocation; runs on the main thread.
+class Job final : public RankEvents {
+public:
+  Job(EventLoop &loop, SignalPipe &signals, OutputForwarder &output, Janitor &janitor, const JobSettings &settings,
+      int nranks, std::string host);
+
+  /// Launches `spec` with `spawner` and runs until every rank has ended. Returns the exit
+  /// status for camurerun; the one-line reason (if any) is already on stderr.
+  int run(Spawner &spawner, const JobSpec &spec);
+
+  // RankEvents
+  void on_started(int rank, pid_t pid) override;
+  void on_output(int rank, int stream, std::string_view bytes) override;
+  void on_output_closed(int rank, int stream) override;
+  void on_control(int rank, std::string_view line) override;
+  void on_exit(int rank, pid_t pid, int wait_status) override;
+
+private:
+  void teardown(int sig);
+  void on_signal(int sig);
+
+  EventLoop &loop_;
+  SignalPipe &signals_;
+  OutputForwarder &output_;
+  Janitor &janitor_;
+  JobSettings settings_;
+  ExitPolicy policy_;
+  Spawner *spawner_ = nullptr;
+  std::unique_ptr<StdinForwarder> stdin_;
+  int stdin_rank_ = -1;
+  bool killed_ = false;
+  std::optional<EventLoop::TimerId> grace_timer_;
+};
+
+} // namespace camure::launcher

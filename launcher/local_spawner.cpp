@@ -1,0 +1,257 @@
+// LocalSpawner: fork/exec with pdeathsig, process groups, pinning, pipes and control sockets.
+#include "launcher/local_spawner.hpp"
+
+#include "launcher/signals.hpp"
+#include "runtime/topology/affinity.hpp"
+
+#include <camure/error.hpp>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <poll.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace camure::launcher {
+
+namespace {
+
+/// Everything the child needs, prepared before fork so the child allocates nothing.
+struct ChildPlan {
+  const char *path;
+  char *const *argv;
+  char *const *envp;
+  const char *wdir;
+  int in, out, err, ctl;
+  pid_t parent;
+  const topology::AffinityMask *mask;
+};
+
+void child_fail(const char *what, int err) noexcept {
+  // fd 2 is the rank's stderr pipe: the message is forwarded like any other output.
+  const char *msg = std::strerror(err);
+  const char *parts[] = {"camurerun: ", what, ": ", msg, "\n"};
+  for (const char *p : parts) {
+    [[maybe_unused]] ssize_t r = ::write(2, p, std::strlen(p));
+  }
+  ::_exit(127);
+}
+
+[[noreturn]] void child_main(const ChildPlan &p) noexcept {
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != p.parent) ::_exit(127); // the launcher died before prctl took effect
+  ::setpgid(0, 0);
+  reset_signals_for_exec();
+  if (::dup2(p.in, 0) < 0 || ::dup2(p.out, 1) < 0 || ::dup2(p.err, 2) < 0) ::_exit(127);
+  // Nothing but 0-2 and the control fd may leak into the rank.
+  ::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+  ::fcntl(p.ctl, F_SETFD, 0);
+  if (p.mask) {
+    if (int e = p.mask->apply()) child_fail("cannot apply cpu binding", e);
+  }
+  if (p.wdir && ::chdir(p.wdir) != 0) child_fail("cannot change to --wdir", errno);
+  ::execve(p.path, p.argv, p.envp);
+  child_fail(p.path, errno);
+  ::_exit(127);
+}
+
+bool set_nonblock(int fd) {
+  const int fl = ::fcntl(fd, F_GETFL);
+  return fl >= 0 && ::fcntl(fd, F_SETFL, fl | O_NONBLOCK) == 0;
+}
+
+std::vector<char *> c_array(std::vector<std::string> &v) {
+  std::vector<char *> out;
+  out.reserve(v.size() + 1);
+  for (auto &s : v) out.push_back(s.data());
+  out.push_back(nullptr);
+  return out;
+}
+
+} // namespace
+
+LocalSpawner::LocalSpawner(EventLoop &loop, RankEvents &events) : loop_(loop), events_(events) {}
+
+LocalSpawner::~LocalSpawner() {
+  for (auto &r : ranks_) {
+    if (!r.ended && r.pid > 0) {
+      ::kill(-r.pid, SIGKILL);
+      ::kill(r.pid, SIGKILL);
+      int st = 0;
+      ::waitpid(r.pid, &st, 0);
+    }
+    for (int *fd : {&r.out, &r.err, &r.ctl, &r.in}) close_fd(*fd);
+  }
+}
+
+void LocalSpawner::close_fd(int &fd) {
+  if (fd < 0) return;
+  loop_.unwatch(fd);
+  ::close(fd);
+  fd = -1;
+}
+
+LocalSpawner::Rank *LocalSpawner::find(int rank) {
+  for (auto &r : ranks_)
+    if (r.rank == rank) return &r;
+  return nullptr;
+}
+
+std::error_code LocalSpawner::launch(const JobSpec &job, std::string &why) {
+  ranks_.reserve(ranks_.size() + job.ranks.size());
+  std::vector<std::string> argv = job.argv;
+  std::vector<char *> cargv = c_array(argv);
+  const pid_t self = ::getpid();
+
+  for (const RankSpec &spec : job.ranks) {
+    int out[2] = {-1, -1}, err[2] = {-1, -1}, ctl[2] = {-1, -1}, in[2] = {-1, -1};
+    auto cleanup = [&] {
+      for (int fd : {out[0], out[1], err[0], err[1], ctl[0], ctl[1], in[0], in[1]})
+        if (fd >= 0) ::close(fd);
+    };
+    const bool gets_stdin = spec.rank == job.stdin_rank;
+    bool ok = ::pipe2(out, O_CLOEXEC) == 0 && ::pipe2(err, O_CLOEXEC) == 0 &&
+              ::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) == 0;
+    if (ok && gets_stdin) ok = ::pipe2(in, O_CLOEXEC) == 0;
+    if (ok && !gets_stdin) ok = (in[0] = ::open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;
+    if (!ok) {
+      const int e = errno;
+      cleanup();
+      why = "cannot set up rank " + std::to_string(spec.rank) + ": " + std::strerror(e);
+      signal_all(SIGKILL);
+      return {e, std::system_category()};
+    }
+
+    std::vector<std::string> env = spec.env;
+    env.push_back("CAMURE_CONTROL_FD=" + std::to_string(ctl[1]));
+    std::vector<char *> cenv = c_array(env);
+    topology::AffinityMask mask;
+    if (spec.binding.bound) mask = topology::AffinityMask(spec.binding.cpus);
+    const ChildPlan plan{job.program.c_str(), cargv.data(), cenv.data(), job.wdir.empty() ? nullptr : job.wdir.c_str(),
+                         in[0], out[1], err[1], ctl[1], self, mask.empty() ? nullptr : &mask};
+
+    const pid_t pid = ::fork();
+    if (pid == 0) child_main(plan);
+    if (pid < 0) {
+      const int e = errno;
+      cleanup();
+      why = "cannot start rank " + std::to_string(spec.rank) + ": fork: " + std::strerror(e);
+      signal_all(SIGKILL);
+      return {e, std::system_category()};
+    }
+    ::setpgid(pid, pid); // also in the child: whichever runs first, no window without a group
+    ::close(out[1]);
+    ::close(err[1]);
+    ::close(ctl[1]);
+    ::close(in[0]);
+
+    Rank r;
+    r.rank = spec.rank;
+    r.pid = pid;
+    r.out = out[0];
+    r.err = err[0];
+    r.ctl = ctl[0];
+    r.in = in[1];
+    for (int fd : {r.out, r.err, r.ctl, r.in})
+      if (fd >= 0) set_nonblock(fd);
+    ranks_.push_back(r);
+    ++running_;
+    const std::size_t idx = ranks_.size() - 1;
+    loop_.watch(r.out, POLLIN, [this, idx](short) { on_readable(ranks_[idx], 1, false); });
+    loop_.watch(r.err, POLLIN, [this, idx](short) { on_readable(ranks_[idx], 2, false); });
+    loop_.watch(r.ctl, POLLIN, [this, idx](short) { on_control(ranks_[idx], false); });
+    events_.on_started(spec.rank, pid);
+  }
+  return {};
+}
+
+void LocalSpawner::on_readable(Rank &r, int stream, bool drain_all) {
+  int &fd = stream == 1 ? r.out : r.err;
+  char buf[65536];
+  // Bounded per call so one chatty rank cannot starve the others; a final drain reads more.
+  for (int round = 0; fd >= 0 && round < (drain_all ? 1024 : 4); ++round) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n > 0) {
+      events_.on_output(r.rank, stream, std::string_view(buf, static_cast<std::size_t>(n)));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return;
+    close_fd(fd); // EOF or error
+    events_.on_output_closed(r.rank, stream);
+    return;
+  }
+}
+
+void LocalSpawner::on_control(Rank &r, bool drain_all) {
+  char buf[4096];
+  for (int round = 0; r.ctl >= 0 && round < (drain_all ? 256 : 16); ++round) {
+    const ssize_t n = ::recv(r.ctl, buf, sizeof buf, MSG_DONTWAIT);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return;
+    if (n <= 0) {
+      close_fd(r.ctl);
+      return;
+    }
+    r.ctl_buf.append(buf, static_cast<std::size_t>(n));
+    if (r.ctl_buf.back() != '\n') r.ctl_buf += '\n'; // one message is one line at most
+    std::size_t nl;
+    while ((nl = r.ctl_buf.find('\n')) != std::string::npos) {
+      std::string line = r.ctl_buf.substr(0, nl);
+      r.ctl_buf.erase(0, nl + 1);
+      if (!line.empty()) events_.on_control(r.rank, line);
+    }
+  }
+}
+
+void LocalSpawner::finish(Rank &r, int status) {
+  r.ended = true;
+  --running_;
+  on_control(r, true); // an "abort" written just before exiting must be seen first
+  on_readable(r, 1, true);
+  on_readable(r, 2, true);
+  // A grandchild may still hold the pipes: do not wait for it, close our ends.
+  for (int stream : {1, 2}) {
+    int &fd = stream == 1 ? r.out : r.err;
+    if (fd >= 0) {
+      close_fd(fd);
+      events_.on_output_closed(r.rank, stream);
+    }
+  }
+  close_fd(r.ctl);
+  close_fd(r.in);
+  events_.on_exit(r.rank, r.pid, status);
+}
+
+void LocalSpawner::reap() {
+  for (auto &r : ranks_) {
+    if (r.ended) continue;
+    int st = 0;
+    const pid_t p = ::waitpid(r.pid, &st, WNOHANG);
+    if (p == r.pid) finish(r, st);
+  }
+}
+
+void LocalSpawner::signal_all(int sig) {
+  for (auto &r : ranks_) {
+    if (r.ended) continue;
+    if (::kill(-r.pid, sig) != 0) ::kill(r.pid, sig);
+  }
+}
+
+int LocalSpawner::stdin_sink(int rank) {
+  Rank *r = find(rank);
+  return r && !r->ended ? r->in : -1;
+}
+
+void LocalSpawner::close_stdin(int rank) {
+  if (Rank *r = find(rank)) close_fd(r->in);
+}
+
+} // namespace camure::launcher
