@@ -49,7 +49,7 @@ struct NotifyOptions {
 
 /// Creation parameters of a ring. Stored in the segment; openers read them from there.
 struct RingOptions {
-  std::size_t capacity = std::size_t{1} << 20; ///< ring bytes: a power of two, 4 KiB .. 1 TiB
+  std::size_t capacity = std::size_t{1} << 20; ///< ring bytes: a power of two, 4 KiB .. 2 GiB
   std::uint32_t max_participants = 64;         ///< reader + writer slots (1 .. 4096)
   Backpressure backpressure = Backpressure::overrun;
   std::chrono::milliseconds block_timeout{2000}; ///< Backpressure::block: give up with errc::timeout

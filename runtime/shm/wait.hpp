@@ -59,10 +59,12 @@ std::uint64_t now_ns() noexcept;
 
 /// Waits until ready() is true or the deadline passes. ready() must read the shared state with
 /// acquire (or seq_cst) loads. Returns {} when ready, errc::timeout otherwise.
-/// The optional on_sleep/on_wake hooks run around the futex sleep (e.g. to flag a reader slot).
+/// sleeping_flag (optional, in shared memory) is 1 while this waiter is counted in
+/// cell.sleepers, so whoever reclaims a dead waiter's slot can give the count back.
 template <class Ready>
 std::error_code wait_until(WaitCell &cell, Ready &&ready, std::chrono::steady_clock::time_point deadline,
-                           const WaitPolicy &policy = {}) noexcept {
+                           const WaitPolicy &policy = {},
+                           std::atomic<std::uint32_t> *sleeping_flag = nullptr) noexcept {
   if (ready()) return {};
   // Spin phase, bounded in time, skipped when oversubscribed.
   const auto budget = spin_budget(cell, policy);
@@ -82,15 +84,20 @@ std::error_code wait_until(WaitCell &cell, Ready &&ready, std::chrono::steady_cl
     if (ok) return {};
   }
   // Sleep phase.
+  auto unregister = [&] {
+    if (sleeping_flag) sleeping_flag->store(0, std::memory_order_relaxed);
+    cell.sleepers.fetch_sub(1, std::memory_order_relaxed);
+  };
   for (;;) {
     cell.sleepers.fetch_add(1, std::memory_order_seq_cst);
+    if (sleeping_flag) sleeping_flag->store(1, std::memory_order_relaxed);
     const std::uint32_t s = cell.seq.load(std::memory_order_seq_cst);
     if (ready()) {
-      cell.sleepers.fetch_sub(1, std::memory_order_relaxed);
+      unregister();
       return {};
     }
     const std::error_code ec = detail::sleep_on(cell, s, deadline);
-    cell.sleepers.fetch_sub(1, std::memory_order_relaxed);
+    unregister();
     if (ready()) return {};
     if (ec) return ec; // timeout (or a futex failure, reported as is)
   }
