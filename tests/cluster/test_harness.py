@@ -203,6 +203,21 @@ class HarnessTest(clustertest.ClusterTestCase):
         self.assertEqual(c.ssh("h1", "h4", "hostname", check=True).stdout.strip(), "h4")
 
 
+    def test_hide_path_is_per_host(self):
+        c = self.cluster
+        d = os.path.join(c.run_dir, "progdir")
+        os.mkdir(d)
+        with open(os.path.join(d, "prog"), "w", encoding="ascii") as f:
+            f.write("#!/bin/sh\nhostname\n")
+        os.chmod(os.path.join(d, "prog"), 0o755)
+        c.hide_path("h2", d)
+        r = c.ssh("h1", "h2", os.path.join(d, "prog"))
+        self.assertEqual(r.returncode, 127, r.stdout)
+        self.assertEqual(c.ssh("h1", "h3", os.path.join(d, "prog"), check=True).stdout.strip(), "h3")
+        c.unhide_path("h2", d)
+        self.assertEqual(c.ssh("h1", "h2", os.path.join(d, "prog"), check=True).stdout.strip(), "h2")
+
+
 class TeardownTest(unittest.TestCase):
     def _leaves_nothing(self, raise_inside):
         state = {}

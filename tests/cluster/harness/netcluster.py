@@ -478,6 +478,17 @@ class Cluster:
     def restore_link(self, host):
         nsutil.cmd(["ip", "-n", self.switch_ns, "link", "set", f"p{self.index(host)}", "up"])
 
+    def hide_path(self, host, directory):
+        """Makes a directory look empty on one host only (an empty tmpfs over it in the host's
+        mount namespace), e.g. so a program is missing there. Visible to ssh sessions too."""
+        if not os.path.isdir(directory):
+            raise ValueError(f"hide_path needs an existing directory, not {directory!r}")
+        self.run(host, ["mount", "-t", "tmpfs", "-o", "size=1m,mode=755", "camure-hidden",
+                        os.path.abspath(directory)], check=True)
+
+    def unhide_path(self, host, directory):
+        self.run(host, ["umount", os.path.abspath(directory)], check=True)
+
     # --- files for launchers ---------------------------------------------------------------
     def write_hostfile(self, path=None, slots=1, style="openmpi", hosts=None):
         """Writes a host file (Open MPI `hN slots=S` or MPICH `hN:S`); returns its path.
