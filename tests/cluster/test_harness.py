@@ -51,10 +51,15 @@ s.sendto(payload.encode(), (group, port))
 
 UDP_COUNT = r"""
 import socket, sys
-addr, port = sys.argv[1], int(sys.argv[2])
+addr, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+group = sys.argv[4] if len(sys.argv) > 4 else None
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.setsockopt(socket.SOL_SOCKET, 33, 4 << 20)  # SO_RCVBUFFORCE: never drop for lack of buffer
-s.bind((addr, port))
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((group or addr, port))
+if group:
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
+                 socket.inet_aton(group) + socket.inet_aton(addr))
 s.settimeout(60)
 print("ready", flush=True)
 seen = set()
@@ -63,7 +68,7 @@ while True:
     if data == b"END":
         break
     seen.add(int(data))
-print(len(seen), flush=True)
+print(" ".join(str(i) for i in range(n) if i not in seen), flush=True)
 """
 
 # Bounded count and rate: at most 20 datagrams per 2 ms (<= 10k/s).
@@ -132,38 +137,46 @@ class HarnessTest(clustertest.ClusterTestCase):
             self.assertEqual(p.returncode, 0, f"{h} received nothing")
             self.assertEqual(out.split(), [payload, c.addr("h1")], h)
 
-    def _udp_round(self, loss):
-        """Sends 1000 datagrams h1 -> h2 with loss % set; returns (received, dropped)."""
+    def _udp_round(self, loss, receivers=("h2",), group=None, n=1000):
+        """Sends n datagrams from h1 to h2 (or to group, received on `receivers`) with loss %
+        set; returns ({receiver: set of missing sequence numbers}, frames dropped)."""
         c = self.cluster
         port = 47702
-        recv = c.popen("h2", [PY, "-c", UDP_COUNT, c.addr("h2"), str(port)],
-                       stdout=subprocess.PIPE, text=True)
-        self.assertEqual(read_line(recv, 20), "ready")
+        dest = group or c.addr(receivers[0])
+        procs = {h: c.popen(h, [PY, "-c", UDP_COUNT, c.addr(h), str(port), str(n)]
+                            + ([group] if group else []), stdout=subprocess.PIPE, text=True)
+                 for h in receivers}
+        for h, p in procs.items():
+            self.assertEqual(read_line(p, 20), "ready", h)
+        sender = [PY, "-c", UDP_SEND, None, dest, str(port), c.addr("h1")]
         c.set_loss(loss)
         try:
-            c.run("h1", [PY, "-c", UDP_SEND, "1000", c.addr("h2"), str(port), c.addr("h1")],
-                  check=True, timeout=60)
+            sender[3] = str(n)
+            c.run("h1", sender, check=True, timeout=60)
             dropped = c.dropped()
         finally:
             c.clear_loss()
+        sender[3] = "0"
 
         def end_seen():  # END may be lost only if loss was still on; it is not any more
-            c.run("h1", [PY, "-c", UDP_SEND, "0", c.addr("h2"), str(port), c.addr("h1")],
-                  check=True)
-            return recv.poll() is not None
-        poll_for(end_seen, 30, interval=0.1, what="receiver to see END")
-        out = recv.stdout.read()
-        self.assertEqual(recv.returncode, 0, out)
-        return int(out), dropped
+            c.run("h1", sender, check=True)
+            return all(p.poll() is not None for p in procs.values())
+        poll_for(end_seen, 30, interval=0.1, what="receivers to see END")
+        missing = {}
+        for h, p in procs.items():
+            out = p.stdout.read()
+            self.assertEqual(p.returncode, 0, f"{h}: {out}")
+            missing[h] = {int(tok) for tok in out.split()}
+        return missing, dropped
 
     def test_loss_injection(self):
         c = self.cluster
-        received, dropped = self._udp_round(5)
-        lost = 1000 - received
+        missing, dropped = self._udp_round(5)
+        lost = len(missing["h2"])
         self.assertTrue(10 <= lost <= 150, f"{lost} of 1000 lost at 5 % loss (want 1..15 %)")
         self.assertGreaterEqual(dropped, lost, "datagrams vanished without the loss rule")
-        received, dropped = self._udp_round(0)
-        self.assertEqual((received, dropped), (1000, 0), "datagrams lost without loss set")
+        missing, dropped = self._udp_round(0)
+        self.assertEqual((len(missing["h2"]), dropped), (0, 0), "datagrams lost without loss set")
         # Per-host loss only touches that host's traffic.
         c.set_loss(100, host="h3")
         try:
@@ -172,6 +185,14 @@ class HarnessTest(clustertest.ClusterTestCase):
         finally:
             c.clear_loss()
         self.assertEqual(c.run("h1", ["ping", "-c", "1", "-W", "5", c.addr("h3")]).returncode, 0)
+
+    def test_multicast_loss_is_per_receiver(self):
+        c = self.cluster
+        missing, _ = self._udp_round(20, receivers=c.hosts[1:], group=c.mcast_group(2), n=500)
+        for h, m in missing.items():
+            self.assertTrue(25 <= len(m) <= 200, f"{h} lost {len(m)} of 500 at 20 % loss")
+        # Independent drops per egress port: the receivers do not all lose the same frames.
+        self.assertLess(len(set.intersection(*missing.values())), min(map(len, missing.values())))
 
     def test_cut_link_ends_ssh_session(self):
         c = self.cluster
@@ -218,9 +239,17 @@ class HarnessTest(clustertest.ClusterTestCase):
         self.assertEqual(c.ssh("h1", "h2", os.path.join(d, "prog"), check=True).stdout.strip(), "h2")
 
 
+def root_network():
+    """Links, addresses, routes and nftables of the machine's own network namespace."""
+    return [nsutil.cmd(argv, check=False).stdout for argv in
+            (["ip", "-o", "link", "show"], ["ip", "-o", "addr", "show"], ["ip", "route", "show"],
+             ["ip", "-6", "route", "show"], ["nft", "list", "tables"])]
+
+
 class TeardownTest(unittest.TestCase):
     def _leaves_nothing(self, raise_inside):
         state = {}
+        before = root_network()
         try:
             with Cluster(3) as c:
                 for h in c.hosts:
@@ -242,6 +271,7 @@ class TeardownTest(unittest.TestCase):
         alive = [p for p, st in state["pids"].items() if nsutil.proc_alive(p, st)]
         self.assertEqual(alive, [], "processes of the run survived")
         self.assertFalse(nsutil.proc_alive(state["reaper"][0], state["reaper"][1]))
+        self.assertEqual(root_network(), before, "the machine's own network changed")
 
     def test_teardown_leaves_nothing(self):
         self._leaves_nothing(False)

@@ -327,7 +327,11 @@ class Cluster:
         pid, start = self._anchors[self._check_host(host)]
         if not nsutil.proc_alive(pid, start):
             raise HarnessError(f"{host}: anchor process {pid} is gone")
-        return ["nsenter", "-t", str(pid), "-n", "-m", "-u", f"--wd={os.getcwd()}", "--"]
+        try:
+            cwd = os.getcwd()
+        except FileNotFoundError:
+            cwd = "/"
+        return ["nsenter", "-t", str(pid), "-n", "-m", "-u", f"--wd={cwd}", "--"]
 
     def _check_host(self, host):
         self.index(host)
