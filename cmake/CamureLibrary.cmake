@@ -8,11 +8,13 @@ set_target_properties(camure PROPERTIES
 target_include_directories(camure PUBLIC
   $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
   $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
-target_link_libraries(camure PRIVATE camure_build_options
-  "$<LINK_LIBRARY:WHOLE_ARCHIVE,${_camure_layers}>")
-target_link_options(camure PRIVATE -Wl,--no-undefined)
-# A layer that links another layer (e.g. PUBLIC_DEPS camure::common) must not clash with the
-# whole-archive feature used here: every layer is linked whole, wherever it appears.
+# Every layer's objects go in whole (not only the archive members something needs), so every
+# CAMURE_API symbol is in the library. The layers are linked as plain archives as well, only to
+# bring in their own dependencies (threads, hwloc, sodium, rt): their members are never pulled
+# twice, since the objects already define every symbol. (A WHOLE_ARCHIVE link clashed with
+# layers that link other layers: duplicate or conflicting link items.)
 foreach(_camure_layer IN LISTS _camure_layers)
-  set_property(TARGET camure PROPERTY LINK_LIBRARY_OVERRIDE_${_camure_layer} WHOLE_ARCHIVE)
+  target_sources(camure PRIVATE $<TARGET_OBJECTS:${_camure_layer}>)
 endforeach()
+target_link_libraries(camure PRIVATE camure_build_options ${_camure_layers})
+target_link_options(camure PRIVATE -Wl,--no-undefined)
