@@ -1,0 +1,105 @@
+// The per-host job segment: create-or-open, registration of this rank, broken-job handling.
+#include "collectives/job_segment.hpp"
+
+#include "collectives/liveness.hpp"
+
+#include <camure/error.hpp>
+
+#include <new>
+#include <unistd.h>
+
+namespace camure::collectives {
+
+JobSegment JobSegment::attach(const std::string &prefix, int local_rank, int local_size, clock::time_point deadline,
+                              std::error_code &ec, std::string &detail) {
+  ec.clear();
+  const auto ls = static_cast<std::uint32_t>(local_size);
+  const shm::SegmentSpec spec{job_magic, job_layout_version, JobLayout::size_for(ls)};
+  auto build = [ls](std::byte *base, std::size_t) -> std::error_code {
+    auto *c = new (base + JobLayout::control) JobControl{};
+    c->local_size = ls;
+    c->broken_by.store(-1, std::memory_order_relaxed);
+    new (base + JobLayout::barrier) BarrierBlock{};
+    new (base + JobLayout::bcast) BcastBlock{};
+    for (std::uint32_t i = 0; i < ls; ++i) new (base + JobLayout::slots + i * sizeof(RankSlot)) RankSlot{};
+    return {};
+  };
+  const std::string name = prefix + "-job";
+  bool created = false;
+  JobSegment js;
+  js.seg_ = shm::Segment::create_or_open(name, spec, build, deadline, created, ec);
+  if (ec) {
+    detail = "cannot attach the job segment " + name + ": " + ec.message();
+    return {};
+  }
+  js.local_rank_ = local_rank;
+  js.local_size_ = local_size;
+  if (js.control().local_size != ls) {
+    ec = errc::size_mismatch;
+    detail = "job segment " + name + " was made for " + std::to_string(js.control().local_size) +
+             " local ranks, this rank expects " + std::to_string(local_size);
+    return {};
+  }
+  RankSlot &me = js.slot(local_rank);
+  const int old = me.pid.load(std::memory_order_acquire);
+  if (old != 0 && old != ::getpid() && process_alive(old, me.start_time.load(std::memory_order_relaxed))) {
+    ec = errc::invalid_argument;
+    detail = "local rank " + std::to_string(local_rank) + " is already taken by pid " + std::to_string(old) +
+             " (CAMURE_LOCAL_RANK duplicated?)";
+    return {};
+  }
+  me.start_time.store(own_start_time(), std::memory_order_relaxed);
+  me.bcast_consumed.store(0, std::memory_order_relaxed);
+  me.pid.store(::getpid(), std::memory_order_relaxed);
+  me.state.store(static_cast<std::uint32_t>(SlotState::attached), std::memory_order_release);
+  return js;
+}
+
+void JobSegment::unlink_name() noexcept {
+  if (seg_.valid()) (void)shm::Segment::unlink(seg_.name());
+}
+
+void JobSegment::leave() noexcept {
+  if (!seg_.valid()) return;
+  slot(local_rank_).state.store(static_cast<std::uint32_t>(SlotState::left), std::memory_order_release);
+  seg_.reset();
+}
+
+std::error_code JobSegment::broken() const noexcept {
+  const auto b = control().broken.load(std::memory_order_acquire);
+  if (b == 0) return {};
+  return make_error_code(static_cast<errc>(b));
+}
+
+void JobSegment::mark_broken(std::error_code why, int dead_local_rank) noexcept {
+  std::uint32_t expected = 0;
+  const auto code = why.category() == error_category() ? static_cast<std::uint32_t>(why.value())
+                                                       : static_cast<std::uint32_t>(errc::system_error);
+  if (control().broken.compare_exchange_strong(expected, code, std::memory_order_acq_rel))
+    control().broken_by.store(dead_local_rank, std::memory_order_release);
+  // Everyone blocked anywhere must see it.
+  shm::notify(barrier().release);
+  shm::notify(bcast().consumed);
+}
+
+int JobSegment::find_dead_peer() const noexcept {
+  for (int r = 0; r < local_size_; ++r) {
+    if (r == local_rank_) continue;
+    const RankSlot &s = slot(r);
+    const auto st = static_cast<SlotState>(s.state.load(std::memory_order_acquire));
+    if (st != SlotState::attached) continue; // not there yet, or left cleanly
+    if (!process_alive(s.pid.load(std::memory_order_relaxed), s.start_time.load(std::memory_order_relaxed)))
+      return r;
+  }
+  return -1;
+}
+
+std::error_code JobSegment::explain_broken(const char *what, std::string &detail) const {
+  const std::error_code b = broken();
+  const int who = control().broken_by.load(std::memory_order_acquire);
+  detail = std::string(what) + ": " + b.message();
+  if (b == errc::peer_lost && who >= 0) detail += " (local rank " + std::to_string(who) + " died)";
+  return b ? b : make_error_code(errc::internal);
+}
+
+} // namespace camure::collectives

@@ -1,0 +1,99 @@
+// The per-host job segment: attach, rank registration, liveness-checked waiting, broken flag.
+#pragma once
+
+#include "collectives/job_layout.hpp"
+#include "runtime/shm/segment.hpp"
+#include "runtime/shm/wait.hpp"
+
+#include <camure/error.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <string>
+#include <system_error>
+
+namespace camure::collectives {
+
+/// The job's shared state on this host. Every local rank maps the same segment
+/// "<prefix>-job"; the first to arrive creates it.
+class JobSegment {
+public:
+  using clock = std::chrono::steady_clock;
+
+  JobSegment() = default;
+  JobSegment(JobSegment &&) noexcept = default;
+  JobSegment &operator=(JobSegment &&) noexcept = default;
+
+  /// Creates or opens the segment and registers this process in slot local_rank.
+  /// Errors: invalid_argument (slot taken by another live process, size mismatch of
+  /// local_size), not_found/not_ready (deadline), system_error.
+  static JobSegment attach(const std::string &prefix, int local_rank, int local_size, clock::time_point deadline,
+                           std::error_code &ec, std::string &detail);
+
+  /// Removes the segment's name (mappings stay); called once every rank has attached so that
+  /// nothing is left in /dev/shm even if the job crashes later.
+  void unlink_name() noexcept;
+
+  /// Marks this rank as having left (finalize) and unmaps.
+  void leave() noexcept;
+
+  JobControl &control() const noexcept { return at<JobControl>(JobLayout::control); }
+  BarrierBlock &barrier() const noexcept { return at<BarrierBlock>(JobLayout::barrier); }
+  BcastBlock &bcast() const noexcept { return at<BcastBlock>(JobLayout::bcast); }
+  RankSlot &slot(int local_rank) const noexcept {
+    return at<RankSlot>(JobLayout::slots + static_cast<std::size_t>(local_rank) * sizeof(RankSlot));
+  }
+  int local_size() const noexcept { return local_size_; }
+  int local_rank() const noexcept { return local_rank_; }
+  bool valid() const noexcept { return seg_.valid(); }
+
+  /// The error that broke the job's collectives, or {} if none.
+  std::error_code broken() const noexcept;
+  /// Marks the collectives broken (peer_lost, timeout, ...) and wakes every waiter.
+  void mark_broken(std::error_code why, int dead_local_rank) noexcept;
+
+  /// First registered local rank whose process is gone (not counting ranks that left
+  /// cleanly), or -1.
+  int find_dead_peer() const noexcept;
+
+  /// Waits on cell until ready() or the job breaks. Every `liveness_period` without progress
+  /// it checks the peers: a dead one breaks the job (peer_lost). `deadline` (max() = none)
+  /// gives errc::timeout and also breaks the job, since the collective is then half done.
+  /// `what` names the operation in the detail message.
+  template <class Ready>
+  std::error_code await(shm::WaitCell &cell, Ready &&ready, clock::time_point deadline, const char *what,
+                        std::string &detail) noexcept {
+    auto done = [&] { return ready() || control().broken.load(std::memory_order_acquire) != 0; };
+    for (;;) {
+      const auto slice_end = std::min(deadline, clock::now() + liveness_period);
+      std::error_code ec = shm::wait_until(cell, done, slice_end);
+      if (!ec) {
+        if (ready()) return {};
+        return explain_broken(what, detail);
+      }
+      if (ec != errc::timeout) return ec; // a futex failure: report as is
+      if (const int dead = find_dead_peer(); dead >= 0) {
+        mark_broken(errc::peer_lost, dead);
+        return explain_broken(what, detail);
+      }
+      if (clock::now() >= deadline) {
+        mark_broken(errc::timeout, -1);
+        detail = std::string(what) + ": collective timeout passed (CAMURE_COLLECTIVE_TIMEOUT)";
+        return errc::timeout;
+      }
+    }
+  }
+
+  /// How often a blocked wait checks its peers.
+  static constexpr std::chrono::milliseconds liveness_period{100};
+
+private:
+  template <class T> T &at(std::size_t off) const noexcept { return *reinterpret_cast<T *>(seg_.base() + off); }
+  std::error_code explain_broken(const char *what, std::string &detail) const;
+
+  shm::Segment seg_;
+  int local_rank_ = 0;
+  int local_size_ = 0;
+};
+
+} // namespace camure::collectives

@@ -1,0 +1,56 @@
+// The runtime of one rank: job info, the host's job segment, barrier, bcast, topics.
+#pragma once
+
+#include "collectives/job_segment.hpp"
+#include "collectives/shm_barrier.hpp"
+#include "collectives/shm_bcast.hpp"
+#include "collectives/transport.hpp"
+#include "runtime/bootstrap/job_info.hpp"
+
+#include <memory>
+#include <span>
+#include <string>
+#include <system_error>
+
+namespace camure::collectives {
+
+class TopicHub;
+
+/// Everything camure_init sets up for this process. One per process (see current()).
+class Runtime {
+public:
+  /// Reads the job from the environment and attaches the host's shared memory; returns after
+  /// every local rank has done the same (init barrier). Errors as camure_init.
+  static std::unique_ptr<Runtime> create(std::error_code &ec, std::string &detail);
+  ~Runtime();
+
+  const bootstrap::JobInfo &job() const noexcept { return job_; }
+
+  std::error_code barrier(std::string &detail) noexcept;
+  std::error_code bcast(std::span<std::byte> buf, int root, std::string &detail) noexcept;
+  TopicHub &topics() noexcept { return *topics_; }
+
+  /// Final barrier, then detach. The runtime is unusable afterwards, whatever the result.
+  std::error_code finalize(std::string &detail) noexcept;
+
+private:
+  Runtime() = default;
+  JobSegment::clock::time_point collective_deadline() const noexcept;
+
+  bootstrap::JobInfo job_;
+  JobSegment seg_;
+  LocalTransport transport_;
+  std::unique_ptr<ShmBarrier> barrier_;
+  std::unique_ptr<ShmBcast> bcast_;
+  std::unique_ptr<TopicHub> topics_;
+  bool finalized_ = false;
+};
+
+/// The process's runtime, or nullptr before init / after finalize.
+Runtime *current() noexcept;
+/// Installs (init) or removes (finalize) the process's runtime. install fails with
+/// already_exists if one is installed.
+std::error_code install(std::unique_ptr<Runtime> rt) noexcept;
+std::unique_ptr<Runtime> uninstall() noexcept;
+
+} // namespace camure::collectives

@@ -1,0 +1,35 @@
+// The host barrier (generation counter) with liveness-checked waiting.
+#include "collectives/shm_barrier.hpp"
+
+namespace camure::collectives {
+
+std::error_code ShmBarrier::wait(JobSegment::clock::time_point deadline, std::string &detail) noexcept {
+  if (std::error_code b = seg_.broken()) {
+    detail = "barrier: " + b.message() + " (an earlier collective failed)";
+    return b;
+  }
+  BarrierBlock &b = seg_.barrier();
+  // Read the generation before arriving: the last arriver bumps it only after our arrival.
+  const std::uint32_t gen = b.generation.load(std::memory_order_acquire);
+  const std::uint32_t n = b.arrived.fetch_add(1, std::memory_order_acq_rel) + 1;
+  if (n == static_cast<std::uint32_t>(seg_.local_size())) {
+    // Reset before release: the next round's arrivals happen after they see the new generation.
+    b.arrived.store(0, std::memory_order_relaxed);
+    if (transport_.num_nodes() > 1) {
+      std::error_code ec;
+      transport_.barrier(ec);
+      if (ec) {
+        seg_.mark_broken(ec, -1);
+        detail = "barrier: inter-node step failed: " + ec.message();
+        return ec;
+      }
+    }
+    b.generation.store(gen + 1, std::memory_order_release);
+    shm::notify(b.release);
+    return {};
+  }
+  return seg_.await(
+      b.release, [&] { return b.generation.load(std::memory_order_acquire) != gen; }, deadline, "barrier", detail);
+}
+
+} // namespace camure::collectives

@@ -1,0 +1,73 @@
+// The host bcast: the root writes chunks into the host's RMP ring, every other rank reads them.
+#pragma once
+
+#include "collectives/bcast_wire.hpp"
+#include "collectives/job_segment.hpp"
+
+#include <camure/rmp.hpp>
+
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <string>
+#include <system_error>
+#include <vector>
+
+namespace camure::collectives {
+
+/// Tuning of the bcast ring (env CAMURE_BCAST_RING_BYTES overrides the capacity).
+struct BcastOptions {
+  std::size_t ring_bytes = std::size_t{4} << 20; ///< power of two
+};
+
+/// Broadcast within the host over one RMP ring.
+///
+/// Protocol: every rank counts bcasts (epoch) and "stream bytes" (the ring bytes of all chunk
+/// messages) alike, because every rank sees the same sequence of bcast sizes. Readers publish
+/// their stream position (RankSlot::bcast_consumed); the root writes a chunk only when every
+/// reader is less than half a ring behind, so no reader is ever overrun (and if the ring did
+/// overrun one anyway, the reader reports messages_lost, never wrong data). The root does not
+/// read its own chunks: its reader is stale afterwards, so when the root changes, the previous
+/// root re-creates its reader at the head first and the new root waits for that (one word).
+class ShmBcast {
+public:
+  /// Creates or opens the ring "<prefix>-bcast" and attaches a reader (before the init
+  /// barrier, so it sees every chunk written after it).
+  static std::unique_ptr<ShmBcast> create(JobSegment &seg, const std::string &prefix, const BcastOptions &options,
+                                          JobSegment::clock::time_point deadline, std::error_code &ec,
+                                          std::string &detail);
+
+  /// Broadcasts buf from local rank root_local (whose rank is root_rank). Every local rank
+  /// calls it with the same size and root. Errors: invalid_argument (size differs from the
+  /// root's), messages_lost/protocol_error (should not happen), peer_lost, timeout.
+  std::error_code run(std::span<std::byte> buf, int root_local, int root_rank, JobSegment::clock::time_point deadline,
+                      std::string &detail) noexcept;
+
+  /// Removes the ring's name (mappings stay valid).
+  void unlink_name() noexcept;
+
+private:
+  ShmBcast(JobSegment &seg) : seg_(seg) {}
+  std::error_code write_all(std::span<const std::byte> buf, int root_rank, JobSegment::clock::time_point deadline,
+                            std::string &detail) noexcept;
+  std::error_code read_all(std::span<std::byte> buf, int root_rank, JobSegment::clock::time_point deadline,
+                           std::string &detail) noexcept;
+  std::error_code read_chunk(std::span<std::byte> dest, JobSegment::clock::time_point deadline, std::size_t &got,
+                             std::string &detail) noexcept;
+  std::error_code wait_for_readers(std::uint64_t end, JobSegment::clock::time_point deadline,
+                                   std::string &detail) noexcept;
+  std::error_code rearm(std::string &detail) noexcept;
+
+  JobSegment &seg_;
+  rmp::Ring ring_;
+  rmp::Writer writer_;
+  rmp::Reader reader_;
+  BcastChunking chunking_;
+  std::uint64_t window_ = 0; ///< how far (stream bytes) the root may run ahead of the slowest reader
+  std::uint64_t epoch_ = 0;  ///< bcasts done on this host
+  std::uint64_t stream_ = 0; ///< stream bytes of all chunks so far
+  int prev_root_ = -1;       ///< local rank that rooted the previous bcast
+  std::vector<std::byte> bounce_;
+};
+
+} // namespace camure::collectives
