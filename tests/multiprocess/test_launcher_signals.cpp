@@ -1,0 +1,122 @@
+// camurerun and signals: SIGINT/SIGTERM forwarded, camurerun SIGKILLed, --timeout; no orphans.
+#include "support/probe/camurerun_process.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+using camure::test::CamurerunProcess;
+using camure::test::lines_of;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// CAMURE_JOB_ID from a running rank's environment.
+std::string job_id_of(pid_t pid) {
+  FILE *f = std::fopen(("/proc/" + std::to_string(pid) + "/environ").c_str(), "r");
+  if (!f) return "";
+  std::string env;
+  char buf[4096];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) env.append(buf, n);
+  std::fclose(f);
+  for (std::size_t pos = 0; pos < env.size();) {
+    std::string kv = env.c_str() + pos;
+    if (kv.rfind("CAMURE_JOB_ID=", 0) == 0) return kv.substr(14);
+    pos += kv.size() + 1;
+  }
+  return "";
+}
+
+std::vector<std::string> segments_of(const std::string &job) {
+  std::vector<std::string> out;
+  for (const auto &e : std::filesystem::directory_iterator("/dev/shm"))
+    if (e.path().filename().string().rfind("camure-" + job + "-", 0) == 0) out.push_back(e.path());
+  return out;
+}
+
+class LauncherSignals : public ::testing::TestWithParam<int> {};
+
+} // namespace
+
+TEST_P(LauncherSignals, SignalToCamurerunReachesEveryRankAndLeavesNoProcess) {
+  const int sig = GetParam();
+  camure::test::become_subreaper();
+  CamurerunProcess p({"-n", "4", PROBE_PATH, "wait"});
+  auto pids = p.wait_ready(4);
+  ASSERT_EQ(pids.size(), 4u) << p.err();
+  p.signal(sig);
+  EXPECT_EQ(p.finish(), 128 + sig);
+  EXPECT_NE(p.err().find("signal " + std::to_string(sig)), std::string::npos) << p.err();
+  for (pid_t pid : pids) EXPECT_FALSE(camure::test::process_alive(pid)) << pid;
+  EXPECT_TRUE(camure::test::no_descendants_left(10s));
+}
+
+INSTANTIATE_TEST_SUITE_P(IntAndTerm, LauncherSignals, ::testing::Values(SIGINT, SIGTERM));
+
+TEST(LauncherSignalsMore, SecondSigintKillsRanksThatIgnoreTheFirst) {
+  camure::test::become_subreaper();
+  CamurerunProcess p({"-n", "2", "--kill-grace", "1000", PROBE_PATH, "wait", "ignore-term"});
+  auto pids = p.wait_ready(2);
+  ASSERT_EQ(pids.size(), 2u);
+  p.signal(SIGTERM); // forwarded and ignored by the ranks; the grace period is huge
+  // A second signal (a different one: equal pending signals would coalesce) means "kill now";
+  // without it the ranks, which ignore SIGTERM, would live for the whole grace period.
+  p.signal(SIGINT);
+  const auto code = p.finish(30s);
+  ASSERT_TRUE(code.has_value());
+  EXPECT_EQ(*code, 128 + SIGTERM);
+  EXPECT_TRUE(camure::test::no_descendants_left(10s));
+}
+
+TEST(LauncherSignalsMore, SigkilledCamurerunTakesItsRanksAndSegmentsWithIt) {
+  camure::test::become_subreaper();
+  CamurerunProcess p({"-n", "4", PROBE_PATH, "segment"});
+  auto pids = p.wait_ready(4);
+  ASSERT_EQ(pids.size(), 4u) << p.err();
+  const std::string job = job_id_of(pids[0]);
+  ASSERT_FALSE(job.empty());
+  EXPECT_EQ(segments_of(job).size(), 4u);
+
+  p.signal(SIGKILL);
+  EXPECT_EQ(p.finish(), 128 + SIGKILL);
+  // Ranks (pdeathsig) and the janitor (after cleanup) end; all are reaped by us, the subreaper.
+  EXPECT_TRUE(camure::test::no_descendants_left(20s));
+  for (pid_t pid : pids) EXPECT_FALSE(camure::test::process_alive(pid)) << pid;
+  EXPECT_TRUE(segments_of(job).empty());
+}
+
+TEST(LauncherSignalsMore, NormalEndRemovesTheJobSegments) {
+  // Ranks create segments and are then killed by a failing rank's teardown.
+  camure::test::become_subreaper();
+  CamurerunProcess p({"-n", "2", PROBE_PATH, "segment"});
+  auto pids = p.wait_ready(2);
+  ASSERT_EQ(pids.size(), 2u);
+  const std::string job = job_id_of(pids[1]);
+  ASSERT_FALSE(job.empty());
+  ASSERT_EQ(segments_of(job).size(), 2u);
+  ::kill(pids[0], SIGKILL);
+  EXPECT_EQ(p.finish(), 137);
+  EXPECT_TRUE(segments_of(job).empty());
+  EXPECT_TRUE(camure::test::no_descendants_left(10s));
+}
+
+TEST(LauncherSignalsMore, TimeoutKillsTheJobWithAClearLine) {
+  camure::test::become_subreaper();
+  CamurerunProcess p({"-n", "3", "--timeout", "0.5", PROBE_PATH, "wait"});
+  EXPECT_EQ(p.finish(30s), 124);
+  auto ls = lines_of(p.err());
+  ASSERT_EQ(ls.size(), 1u) << p.err();
+  EXPECT_NE(ls[0].find("timed out"), std::string::npos) << ls[0];
+  EXPECT_TRUE(camure::test::no_descendants_left(10s));
+}
+
+TEST(LauncherSignalsMore, Sigusr1IsForwardedAndTheJobGoesOn) {
+  CamurerunProcess p({"-n", "2", PROBE_PATH, "wait"});
+  auto pids = p.wait_ready(2);
+  ASSERT_EQ(pids.size(), 2u);
+  p.signal(SIGUSR1); // the probe does not handle it: default action terminates the ranks
+  EXPECT_EQ(p.finish(), 128 + SIGUSR1);
+  EXPECT_NE(p.err().find("signal " + std::to_string(SIGUSR1)), std::string::npos) << p.err();
+  EXPECT_NE(p.err().find("rank 0 "), std::string::npos) << p.err();
+}
