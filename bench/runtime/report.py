@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""Turns RESULT lines of camure-bench / mpi_bench into a markdown table and a PNG plot."""
+import argparse
+import collections
+import sys
+
+
+def parse(path):
+    rows = []
+    with open(path) as f:
+        for line in f:
+            if not line.startswith("RESULT "):
+                continue
+            kv = dict(item.split("=", 1) for item in line.split()[1:] if "=" in item)
+            try:
+                rows.append({"impl": kv["impl"], "op": kv["op"], "n": int(kv["n"]), "size": int(kv["size"]),
+                             "avg": float(kv["avg_us"])})
+            except (KeyError, ValueError):
+                print(f"report.py: skipping malformed line: {line.strip()}", file=sys.stderr)
+    return rows
+
+
+def human(size):
+    if size >= 1 << 20:
+        return f"{size >> 20} MiB"
+    if size >= 1 << 10:
+        return f"{size >> 10} KiB"
+    return f"{size} B"
+
+
+def table(rows):
+    data = {(r["impl"], r["op"], r["n"], r["size"]): r["avg"] for r in rows}
+    points = sorted({(r["op"], r["size"], r["n"]) for r in rows}, key=lambda p: (p[0] != "barrier", p[0], p[1], p[2]))
+    impls = [i for i in ("camure", "openmpi", "mpich") if any(r["impl"] == i for r in rows)]
+    out = ["| op | size | N | " + " | ".join(f"{i} (µs)" for i in impls) + " | camure / best MPI |",
+           "|---|---|---|" + "---|" * len(impls) + "---|"]
+    for op, size, n in points:
+        vals = [data.get((i, op, n, size)) for i in impls]
+        cells = [f"{v:.2f}" if v is not None else "—" for v in vals]
+        mpi = [v for i, v in zip(impls, vals) if i != "camure" and v is not None]
+        cam = data.get(("camure", op, n, size))
+        ratio = f"{cam / min(mpi):.2f}" if cam is not None and mpi and min(mpi) > 0 else "—"
+        out.append(f"| {op} | {human(size) if op != 'barrier' else '—'} | {n} | " + " | ".join(cells) + f" | {ratio} |")
+    return "\n".join(out) + "\n"
+
+
+def plot(rows, path):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("report.py: matplotlib missing; no plot", file=sys.stderr)
+        return
+    panels = sorted({(r["op"], r["size"]) for r in rows}, key=lambda p: (p[0] != "barrier", p[0], p[1]))
+    cols = 3
+    nrows = (len(panels) + cols - 1) // cols
+    fig, axes = plt.subplots(nrows, cols, figsize=(5 * cols, 3.4 * nrows), squeeze=False)
+    series = collections.defaultdict(list)
+    for r in rows:
+        series[(r["op"], r["size"], r["impl"])].append((r["n"], r["avg"]))
+    for ax, (op, size) in zip(axes.flat, panels):
+        for impl in ("camure", "openmpi", "mpich"):
+            pts = sorted(series.get((op, size, impl), []))
+            if pts:
+                ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=impl)
+        ax.set_title(op if op == "barrier" else f"{op} {human(size)}")
+        ax.set_xlabel("ranks")
+        ax.set_ylabel("µs (log)")
+        ax.set_yscale("log")
+        ax.set_xscale("log", base=2)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+    for ax in list(axes.flat)[len(panels):]:
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("results")
+    ap.add_argument("--markdown")
+    ap.add_argument("--png")
+    a = ap.parse_args()
+    rows = parse(a.results)
+    if not rows:
+        print(f"report.py: no RESULT lines in {a.results}", file=sys.stderr)
+        return 1
+    md = table(rows)
+    if a.markdown:
+        with open(a.markdown, "w") as f:
+            f.write(md)
+    else:
+        sys.stdout.write(md)
+    if a.png:
+        plot(rows, a.png)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

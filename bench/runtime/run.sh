@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Runs camure-bench and the same measurement under Open MPI and MPICH (mpi_bench.c), side by
+# side in one run, and writes a markdown table and a PNG plot.
+# Usage: bench/runtime/run.sh [--build DIR] [--out DIR] [--ns "2 4 8 16"] [--budget SECONDS]
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+build=$root/build
+out=$root/build/bench-runtime
+ns="2 4 8 16"
+budget=0.3
+
+usage() { echo "usage: $0 [--build DIR] [--out DIR] [--ns \"2 4 8 16\"] [--budget SECONDS]"; }
+while (($#)); do
+  case $1 in
+    --build) build=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    --ns) ns=$2; shift 2 ;;
+    --budget) budget=$2; shift 2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "run.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
+  esac
+done
+for n in $ns; do
+  [[ $n =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: bad rank count '$n' in --ns" >&2; exit 2; }
+done
+mkdir -p "$out"
+
+# The MPI implementations and matplotlib come from Debian packages; install what is missing.
+packages=(openmpi-bin libopenmpi-dev mpich libmpich-dev python3-matplotlib)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) -eq 0 ]]; then
+    echo "run.sh: installing ${missing[*]}" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
+      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; }
+  else
+    echo "run.sh: missing ${missing[*]} and not root: those parts are skipped" >&2
+  fi
+fi
+
+# camure-bench and camurerun from the build tree (configured if needed).
+[[ -f $build/CMakeCache.txt ]] || cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$build" -j "$(nproc)" --target camure-bench camurerun >/dev/null
+camurerun=$build/launcher/camurerun
+bench=$build/bench/runtime/camure-bench
+
+impls=(camure)
+if command -v mpicc.openmpi >/dev/null && command -v mpirun.openmpi >/dev/null; then
+  mpicc.openmpi -O2 -std=c11 -D_DEFAULT_SOURCE '-DBENCH_IMPL_NAME="openmpi"' -o "$out/mpi_bench_openmpi" "$here/mpi_bench.c"
+  impls+=(openmpi)
+fi
+if command -v mpicc.mpich >/dev/null && command -v mpiexec.mpich >/dev/null; then
+  mpicc.mpich -O2 -std=c11 -D_DEFAULT_SOURCE '-DBENCH_IMPL_NAME="mpich"' -o "$out/mpi_bench_mpich" "$here/mpi_bench.c"
+  impls+=(mpich)
+fi
+
+results=$out/results.txt
+: >"$results"
+echo "# $(date -u +%FT%TZ) $(uname -n) cpus=$(nproc) load: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$results"
+for n in $ns; do
+  for impl in "${impls[@]}"; do
+    case $impl in
+      camure) cmd=("$camurerun" -n "$n" "$bench" "$budget") ;;
+      openmpi) cmd=(mpirun.openmpi --allow-run-as-root --oversubscribe -n "$n" "$out/mpi_bench_openmpi" "$budget") ;;
+      mpich) cmd=(mpiexec.mpich -n "$n" "$out/mpi_bench_mpich" "$budget") ;;
+    esac
+    echo "run.sh: $impl n=$n (load $(cut -d' ' -f1 /proc/loadavg))" >&2
+    if ! timeout 600 "${cmd[@]}" 2>"$out/stderr-$impl-$n.txt" | grep '^RESULT' | tee -a "$results"; then
+      echo "run.sh: $impl n=$n failed; see $out/stderr-$impl-$n.txt" >&2
+    fi
+  done
+done
+echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$results"
+
+python3 "$here/report.py" "$results" --markdown "$out/runtime.md" --png "$out/runtime.png"
+cat "$out/runtime.md"
+echo "run.sh: wrote $out/runtime.md, $out/runtime.png and $results" >&2
