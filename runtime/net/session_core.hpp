@@ -90,6 +90,7 @@ public:
 
   SenderStream::WriteResult bcast_write(GroupId g, std::span<const std::uint8_t> data, bool begin, bool end, Nanos now);
   bool bcast_flush(GroupId g, Nanos now);
+  void flush_all(Nanos now); ///< seals every sender's partly filled packet the window allows
   bool bcast_has_open(GroupId g) const;
   bool bcast_all_acked(GroupId g) const;
   bool bcast_pop(GroupId g, CoreMessage &out);

@@ -213,6 +213,11 @@ bool SessionCore::bcast_flush(GroupId gid, Nanos now) {
   return !g || !g->sender || g->sender->flush(now);
 }
 
+void SessionCore::flush_all(Nanos now) {
+  for (auto &[gid, g] : groups_)
+    if (g.sender && g.ready) g.sender->flush(now);
+}
+
 bool SessionCore::bcast_has_open(GroupId gid) const {
   const Group *g = find_group(gid, GroupKind::broadcast);
   return g && g->sender && g->sender->has_open_data();

@@ -1,0 +1,230 @@
+// Session node: wires SessionCore to the Transport, runs the progress thread, implements waits.
+#include "runtime/net/node.hpp"
+
+#include <sodium.h>
+
+#include "runtime/net/transport.hpp"
+
+namespace camure::session {
+
+namespace {
+constexpr auto kSpin = std::chrono::microseconds(30); ///< spin this long before blocking
+
+std::array<std::uint8_t, 8> random_bytes() {
+  std::array<std::uint8_t, 8> b{};
+  if (sodium_init() >= 0) randombytes_buf(b.data(), b.size());
+  return b;
+}
+std::uint64_t random_u64() {
+  auto b = random_bytes();
+  std::uint64_t v = 0;
+  for (auto x : b) v = (v << 8) | x;
+  return v ? v : 1;
+}
+} // namespace
+
+std::shared_ptr<Node> Node::create(const Params &p, std::error_code &ec) {
+  ec.clear();
+  const Options &o = p.options;
+  if (o.max_datagram < 128 || o.max_datagram > net::kMaxDatagram || o.window_bytes < o.max_datagram ||
+      o.heartbeat_interval.count() <= 0 || o.liveness_timeout <= o.heartbeat_interval ||
+      o.retransmit_interval.count() <= 0 || o.ttl < 0 || o.ttl > 255) {
+    ec = make_error_code(errc::invalid_argument);
+    return nullptr;
+  }
+  std::shared_ptr<Node> n(new Node);
+  n->transport_ = p.role == net::Role::coordinator ? Transport::open_coordinator(p.bind, p.multicast, o, ec)
+                                                   : Transport::open_member(p.coordinator, o, ec);
+  if (!n->transport_) return nullptr;
+  n->local_ = n->transport_->local_endpoint();
+
+  net::CoreConfig cc;
+  cc.role = p.role;
+  cc.key = o.key;
+  cc.max_datagram = o.max_datagram;
+  cc.window = o.window_bytes;
+  cc.heartbeat_interval = std::chrono::duration_cast<std::chrono::nanoseconds>(o.heartbeat_interval).count();
+  cc.liveness_timeout = std::chrono::duration_cast<std::chrono::nanoseconds>(o.liveness_timeout).count();
+  cc.retransmit_interval = std::chrono::duration_cast<std::chrono::nanoseconds>(o.retransmit_interval).count();
+  if (p.role == net::Role::coordinator) {
+    cc.session_id = random_u64();
+    cc.epoch = static_cast<std::uint32_t>(random_u64()) | 1u;
+    cc.multicast_info = n->transport_->multicast_info();
+  } else {
+    cc.join_nonce = random_u64();
+    cc.coordinator_addr = n->transport_->coordinator_addr();
+  }
+  net::InterceptorConfig ic;
+  ic.drop = o.inject_loss;
+  ic.duplicate = o.inject_duplicate;
+  ic.reorder = o.inject_reorder;
+  ic.seed = o.inject_seed;
+  if (ic.active()) n->interceptor_ = std::make_unique<net::Interceptor>(ic);
+  Transport *t = n->transport_.get();
+  net::Interceptor *icpt = n->interceptor_.get();
+  n->core_ = std::make_unique<net::SessionCore>(cc, [t, icpt](const net::PeerAddr *to, std::span<const std::uint8_t> d) {
+    if (icpt)
+      icpt->send(to, d, [t](const net::PeerAddr *x, std::span<const std::uint8_t> y) { t->send(x, y); });
+    else
+      t->send(to, d);
+  });
+
+  // The progress thread holds only a raw pointer: shutdown() joins it before anything dies.
+  Node *self = n.get();
+  const auto tick = std::max<std::chrono::microseconds>(std::chrono::microseconds(200), o.retransmit_interval / 2);
+  n->thread_ = std::thread([self, t, tick] {
+    t->run([self] { self->on_datagrams_ready(); }, [self] { self->on_tick(); }, tick);
+  });
+
+  if (p.role == net::Role::member) {
+    {
+      std::lock_guard<std::mutex> lk(n->mu_);
+      n->core_->start_join(n->now());
+    }
+    const auto deadline = Clock::now() + o.join_timeout;
+    ec = n->wait([](net::SessionCore &c) { return c.state() == net::NodeState::joined; }, deadline);
+    if (ec) {
+      if (ec == errc::coordinator_lost) ec = make_error_code(errc::timeout);
+      n->shutdown();
+      return nullptr;
+    }
+    const auto info = n->with_core([](net::SessionCore &c) { return c.multicast_info(); });
+    if ((ec = n->transport_->join_group(info))) {
+      n->shutdown();
+      return nullptr;
+    }
+  }
+  return n;
+}
+
+Node::~Node() { shutdown(); }
+
+void Node::shutdown() {
+  if (stopped_.exchange(true)) return;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (core_) core_->leave(now()); // members say goodbye; state becomes closed
+    closed_ = true;
+    cv_.notify_all();
+  }
+  if (transport_) transport_->stop();
+  if (thread_.joinable()) thread_.join();
+  transport_.reset(); // closes the sockets
+}
+
+net::Nanos Node::now() const {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0_).count() + 1'000'000'000;
+}
+
+std::error_code Node::state_error_locked() const {
+  if (closed_) return make_error_code(errc::closed);
+  switch (core_->state()) {
+  case net::NodeState::coordinator_lost: return make_error_code(errc::coordinator_lost);
+  case net::NodeState::evicted: return make_error_code(errc::evicted);
+  case net::NodeState::closed: return make_error_code(errc::closed);
+  default: return {};
+  }
+}
+
+std::error_code Node::session_error() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  return state_error_locked();
+}
+
+bool Node::wait_step(std::unique_lock<std::mutex> &lk, Clock::time_point deadline, unsigned &spins) {
+  const auto now_tp = Clock::now();
+  if (now_tp >= deadline) return false;
+  // Spin briefly (the answer is often one loopback round trip away), then block on the cv.
+  static thread_local Clock::time_point spin_start;
+  if (spins == 0) spin_start = now_tp;
+  if (now_tp - spin_start < kSpin) {
+    ++spins;
+    lk.unlock();
+    std::this_thread::yield();
+    lk.lock();
+    return true;
+  }
+  ++spins;
+  ++waiters_;
+  cv_.wait_until(lk, std::min(deadline, now_tp + std::chrono::milliseconds(50)));
+  --waiters_;
+  return true;
+}
+
+void Node::notify_locked() {
+  if (waiters_ > 0) cv_.notify_all();
+}
+
+void Node::request_flush() {
+  if (flush_requested_.exchange(true)) return;
+  if (stopped_.load()) return;
+  transport_->post([this] {
+    flush_requested_.store(false);
+    std::lock_guard<std::mutex> lk(mu_);
+    core_->flush_all(now());
+    if (interceptor_) interceptor_->flush([this](const net::PeerAddr *x, std::span<const std::uint8_t> y) { transport_->send(x, y); });
+    notify_locked();
+  });
+}
+
+void Node::on_datagrams_ready() {
+  std::lock_guard<std::mutex> lk(mu_);
+  const net::Nanos t = now();
+  transport_->drain([&](const net::PeerAddr &from, std::span<const std::uint8_t> d) {
+    auto buf = std::make_shared<const std::vector<std::uint8_t>>(d.begin(), d.end());
+    core_->on_datagram(from, buf, t);
+  });
+  notify_locked();
+}
+
+void Node::on_tick() {
+  std::lock_guard<std::mutex> lk(mu_);
+  core_->tick(now());
+  if (interceptor_) interceptor_->flush([this](const net::PeerAddr *x, std::span<const std::uint8_t> y) { transport_->send(x, y); });
+  notify_locked();
+}
+
+std::error_code Node::acquire_writer(net::GroupId g, Clock::time_point deadline) {
+  return wait(
+      [&](net::SessionCore &) {
+        if (writers_.contains(g)) return false;
+        writers_.insert(g);
+        return true;
+      },
+      deadline);
+}
+
+void Node::release_writer(net::GroupId g) {
+  std::lock_guard<std::mutex> lk(mu_);
+  writers_.erase(g);
+  cv_.notify_all();
+}
+
+SessionStats Node::stats() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  SessionStats s;
+  const auto &d = core_->drops();
+  s.dropped_total = d.total();
+  s.dropped_auth = d.get(net::DropReason::auth_failed);
+  s.dropped_wrong_session = d.get(net::DropReason::wrong_session) + d.get(net::DropReason::wrong_epoch);
+  s.dropped_malformed = d.get(net::DropReason::too_short) + d.get(net::DropReason::bad_magic) +
+                        d.get(net::DropReason::bad_version) + d.get(net::DropReason::bad_type) +
+                        d.get(net::DropReason::bad_flags) + d.get(net::DropReason::bad_reserved) +
+                        d.get(net::DropReason::bad_length) + d.get(net::DropReason::malformed_payload);
+  s.dropped_unknown_sender = d.get(net::DropReason::unknown_sender);
+  const auto c = core_->stats();
+  s.packets_sent = c.sender.packets;
+  s.messages_sent = c.sender.messages;
+  s.repairs_unicast = c.sender.repairs_unicast;
+  s.repairs_multicast = c.sender.repairs_multicast;
+  s.packets_received = c.receiver.packets;
+  s.duplicates = c.receiver.duplicates;
+  s.naks_sent = c.receiver.naks;
+  s.acks_sent = c.receiver.acks;
+  s.evictions = c.evictions;
+  s.barrier_retransmits = c.barrier_retransmits;
+  s.interceptor_dropped = interceptor_ ? interceptor_->dropped() : 0;
+  return s;
+}
+
+} // namespace camure::session

@@ -1,0 +1,95 @@
+// A session node: SessionCore + UDP sockets + the asio progress thread + app-facing waits.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <span>
+#include <system_error>
+#include <thread>
+
+#include <camure/session.hpp>
+
+#include "runtime/net/interceptor.hpp"
+#include "runtime/net/session_core.hpp"
+
+namespace camure::session {
+
+class Transport; // sockets + io_context (transport.hpp)
+
+/// Owns one SessionCore. All core calls happen under mu_. The progress thread feeds datagrams
+/// and ticks; app threads call the core and wait on cv_ (spin briefly, then block).
+class Node : public std::enable_shared_from_this<Node> {
+public:
+  struct Params {
+    net::Role role = net::Role::member;
+    Endpoint bind;      ///< coordinator: unicast bind endpoint
+    Endpoint multicast; ///< coordinator: group endpoint
+    Endpoint coordinator; ///< member
+    Options options;
+  };
+  static std::shared_ptr<Node> create(const Params &p, std::error_code &ec);
+  ~Node();
+
+  /// Stops the progress thread and closes the sockets (idempotent, returns promptly).
+  void shutdown();
+
+  /// Runs f(core) under the lock and returns its result.
+  template <class F> auto with_core(F &&f) {
+    std::lock_guard<std::mutex> lk(mu_);
+    return f(*core_);
+  }
+  /// Waits until pred(core) holds, the deadline passes (errc::timeout) or the session fails
+  /// (coordinator_lost / evicted / closed). pred runs under the lock.
+  template <class Pred> std::error_code wait(Pred &&pred, Clock::time_point deadline);
+
+  /// Asks the progress thread to seal a partly filled packet soon (coalesces requests).
+  void request_flush();
+  std::error_code session_error() const; ///< the error all blocking calls report, if any
+  net::Nanos now() const;
+  SessionStats stats() const;
+  Endpoint local_endpoint() const { return local_; }
+
+  /// One writer per broadcast group at a time (MessageWriter / send).
+  std::error_code acquire_writer(net::GroupId g, Clock::time_point deadline);
+  void release_writer(net::GroupId g);
+
+  // Called by the Transport on the progress thread.
+  void on_datagrams_ready();
+  void on_tick();
+
+private:
+  Node() = default;
+  std::error_code state_error_locked() const;
+  void notify_locked();
+  bool wait_step(std::unique_lock<std::mutex> &lk, Clock::time_point deadline, unsigned &spins);
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  int waiters_ = 0;
+  std::unique_ptr<net::SessionCore> core_;
+  std::unique_ptr<net::Interceptor> interceptor_;
+  std::unique_ptr<Transport> transport_;
+  std::thread thread_;
+  std::atomic<bool> flush_requested_{false};
+  std::atomic<bool> stopped_{false};
+  bool closed_ = false;
+  std::set<net::GroupId> writers_;
+  Endpoint local_;
+  Clock::time_point t0_ = Clock::now();
+};
+
+template <class Pred> std::error_code Node::wait(Pred &&pred, Clock::time_point deadline) {
+  std::unique_lock<std::mutex> lk(mu_);
+  unsigned spins = 0;
+  for (;;) {
+    if (pred(*core_)) return {};
+    if (auto ec = state_error_locked()) return ec;
+    if (!wait_step(lk, deadline, spins)) return pred(*core_) ? std::error_code{} : make_error_code(errc::timeout);
+  }
+}
+
+} // namespace camure::session

@@ -1,0 +1,276 @@
+// UDP unicast/multicast socket set-up (IPv4 and IPv6) and the progress thread's io loop.
+#include "runtime/net/transport.hpp"
+
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cstring>
+
+namespace camure::session {
+
+namespace asio = boost::asio;
+using udp = asio::ip::udp;
+
+namespace {
+
+std::error_code bad(const char *) { return make_error_code(errc::invalid_argument); }
+
+bool to_address(const std::string &s, asio::ip::address &out) {
+  boost::system::error_code e;
+  out = asio::ip::make_address(s, e);
+  return !e;
+}
+
+net::PeerAddr to_peer(const udp::endpoint &ep) {
+  net::PeerAddr a;
+  a.len = static_cast<std::uint8_t>(ep.size());
+  std::memcpy(a.raw.data(), ep.data(), ep.size());
+  return a;
+}
+
+/// The interface index owning a local IPv6 address (for IPV6_MULTICAST_IF / joins).
+unsigned ifindex_of(const asio::ip::address_v6 &a) {
+  if (a.is_unspecified()) return 0;
+  ifaddrs *list = nullptr;
+  if (::getifaddrs(&list) != 0) return 0;
+  unsigned idx = 0;
+  for (ifaddrs *i = list; i; i = i->ifa_next) {
+    if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET6) continue;
+    const auto *sin6 = reinterpret_cast<const sockaddr_in6 *>(i->ifa_addr);
+    if (std::memcmp(&sin6->sin6_addr, a.to_bytes().data(), 16) == 0) {
+      idx = ::if_nametoindex(i->ifa_name);
+      break;
+    }
+  }
+  ::freeifaddrs(list);
+  return idx;
+}
+
+std::error_code sys(const boost::system::error_code &e) {
+  return e ? make_error_code(errc::system_error) : std::error_code{};
+}
+
+/// The local address the kernel would use to reach `peer`.
+asio::ip::address route_to(const udp::endpoint &peer) {
+  asio::io_context io;
+  udp::socket s(io);
+  boost::system::error_code e;
+  s.open(peer.protocol(), e);
+  if (!e) s.connect(peer, e);
+  if (e) return peer.address().is_v6() ? asio::ip::address(asio::ip::address_v6::any())
+                                       : asio::ip::address(asio::ip::address_v4::any());
+  return s.local_endpoint(e).address();
+}
+
+std::error_code configure_sender(udp::socket &s, const asio::ip::address &iface, const Options &o) {
+  boost::system::error_code e;
+  s.set_option(asio::socket_base::send_buffer_size(o.send_buffer), e);
+  s.set_option(asio::socket_base::receive_buffer_size(o.recv_buffer), e);
+  e.clear();
+  s.set_option(asio::ip::multicast::hops(o.ttl), e);
+  if (!e) s.set_option(asio::ip::multicast::enable_loopback(o.multicast_loopback), e);
+  if (!e) {
+    if (iface.is_v4())
+      s.set_option(asio::ip::multicast::outbound_interface(iface.to_v4()), e);
+    else if (unsigned idx = ifindex_of(iface.to_v6()))
+      s.set_option(asio::ip::multicast::outbound_interface(idx), e);
+  }
+  return sys(e);
+}
+
+std::error_code open_group(udp::socket &s, const udp::endpoint &group, const asio::ip::address &iface,
+                           const Options &o) {
+  boost::system::error_code e;
+  s.open(group.protocol(), e);
+  if (e) return sys(e);
+  s.set_option(asio::socket_base::reuse_address(true), e);
+  s.set_option(asio::socket_base::receive_buffer_size(o.recv_buffer), e);
+  if (group.address().is_v4()) {
+    const int off = 0; // only this group's datagrams, not every group bound to the port
+    ::setsockopt(s.native_handle(), IPPROTO_IP, IP_MULTICAST_ALL, &off, sizeof off);
+  }
+  e.clear();
+  s.bind(group, e);
+  if (e) return sys(e);
+  if (group.address().is_v4())
+    s.set_option(asio::ip::multicast::join_group(group.address().to_v4(),
+                                                 iface.is_v4() ? iface.to_v4() : asio::ip::address_v4::any()),
+                 e);
+  else
+    s.set_option(asio::ip::multicast::join_group(group.address().to_v6(), iface.is_v6() ? ifindex_of(iface.to_v6()) : 0),
+                 e);
+  if (e) return sys(e);
+  s.non_blocking(true, e);
+  return sys(e);
+}
+
+} // namespace
+
+std::unique_ptr<Transport> Transport::open_coordinator(const Endpoint &bind, const Endpoint &group,
+                                                       const Options &o, std::error_code &ec) {
+  asio::ip::address ba, ga, ia;
+  if (!to_address(bind.address, ba) || !to_address(group.address, ga) || !ga.is_multicast() ||
+      ba.is_v6() != ga.is_v6() || group.port == 0) {
+    ec = bad("endpoints");
+    return nullptr;
+  }
+  if (!o.interface.empty() && (!to_address(o.interface, ia) || ia.is_v6() != ba.is_v6())) {
+    ec = bad("interface");
+    return nullptr;
+  }
+  if (o.interface.empty()) ia = ba;
+  std::unique_ptr<Transport> t(new Transport);
+  t->opts_ = o;
+  t->group_ = udp::endpoint(ga, group.port);
+  t->group_addr_ = to_peer(t->group_);
+  boost::system::error_code e;
+  const udp::endpoint be(ba, bind.port);
+  t->ucast_.open(be.protocol(), e);
+  if (!e) t->ucast_.bind(be, e);
+  if (!e) t->ucast_.non_blocking(true, e);
+  if (e) {
+    ec = make_error_code(errc::system_error);
+    return nullptr;
+  }
+  if ((ec = configure_sender(t->ucast_, ia, o))) return nullptr;
+  if ((ec = open_group(t->mcast_, t->group_, ia, o))) return nullptr;
+  t->mcast_open_ = true;
+  t->scratch_.resize(65536);
+  return t;
+}
+
+std::unique_ptr<Transport> Transport::open_member(const Endpoint &coordinator, const Options &o, std::error_code &ec) {
+  asio::ip::address ca, ia;
+  if (!to_address(coordinator.address, ca) || coordinator.port == 0 || ca.is_multicast() || ca.is_unspecified()) {
+    ec = bad("coordinator");
+    return nullptr;
+  }
+  const udp::endpoint cep(ca, coordinator.port);
+  if (!o.interface.empty()) {
+    if (!to_address(o.interface, ia) || ia.is_v6() != ca.is_v6()) {
+      ec = bad("interface");
+      return nullptr;
+    }
+  } else {
+    ia = route_to(cep);
+  }
+  std::unique_ptr<Transport> t(new Transport);
+  t->opts_ = o;
+  t->coordinator_ = to_peer(cep);
+  boost::system::error_code e;
+  t->ucast_.open(cep.protocol(), e);
+  if (!e) t->ucast_.bind(udp::endpoint(ia, 0), e);
+  if (!e) t->ucast_.non_blocking(true, e);
+  if (e) {
+    ec = make_error_code(errc::system_error);
+    return nullptr;
+  }
+  if ((ec = configure_sender(t->ucast_, ia, o))) return nullptr;
+  t->scratch_.resize(65536);
+  return t;
+}
+
+Transport::~Transport() = default;
+
+std::vector<std::uint8_t> Transport::multicast_info() const {
+  // family (4 or 6) | u16 port (LE) | 16 address bytes (v4 in the first 4)
+  std::vector<std::uint8_t> v(19, 0);
+  v[0] = group_.address().is_v6() ? 6 : 4;
+  v[1] = static_cast<std::uint8_t>(group_.port());
+  v[2] = static_cast<std::uint8_t>(group_.port() >> 8);
+  if (group_.address().is_v6()) {
+    auto b = group_.address().to_v6().to_bytes();
+    std::memcpy(v.data() + 3, b.data(), 16);
+  } else {
+    auto b = group_.address().to_v4().to_bytes();
+    std::memcpy(v.data() + 3, b.data(), 4);
+  }
+  return v;
+}
+
+std::error_code Transport::join_group(std::span<const std::uint8_t> info) {
+  if (info.size() != 19 || (info[0] != 4 && info[0] != 6)) return make_error_code(errc::protocol_error);
+  const std::uint16_t port = static_cast<std::uint16_t>(info[1] | (info[2] << 8));
+  asio::ip::address ga;
+  if (info[0] == 4) {
+    asio::ip::address_v4::bytes_type b;
+    std::memcpy(b.data(), info.data() + 3, 4);
+    ga = asio::ip::address_v4(b);
+  } else {
+    asio::ip::address_v6::bytes_type b;
+    std::memcpy(b.data(), info.data() + 3, 16);
+    ga = asio::ip::address_v6(b);
+  }
+  if (!ga.is_multicast() || port == 0) return make_error_code(errc::protocol_error);
+  boost::system::error_code e;
+  const auto iface = ucast_.local_endpoint(e).address();
+  if (e) return make_error_code(errc::system_error);
+  if (ga.is_v6() != iface.is_v6()) return make_error_code(errc::protocol_error);
+  group_ = udp::endpoint(ga, port);
+  group_addr_ = to_peer(group_);
+  if (auto ec = open_group(mcast_, group_, iface, opts_)) return ec;
+  // Start reading it on the progress thread.
+  post([this] {
+    mcast_open_ = true;
+    arm(mcast_);
+  });
+  return {};
+}
+
+Endpoint Transport::local_endpoint() const {
+  boost::system::error_code e;
+  auto ep = ucast_.local_endpoint(e);
+  if (e) return {};
+  return Endpoint{ep.address().to_string(), ep.port()};
+}
+
+void Transport::send(const net::PeerAddr *to, std::span<const std::uint8_t> d) {
+  const net::PeerAddr &a = to ? *to : group_addr_;
+  if (a.empty()) return;
+  const ssize_t n = ::sendto(ucast_.native_handle(), d.data(), d.size(), MSG_DONTWAIT,
+                             reinterpret_cast<const sockaddr *>(a.raw.data()), a.len);
+  if (n < 0) ++send_errors_;
+}
+
+int Transport::recv_one(int fd, std::vector<std::uint8_t> &buf, net::PeerAddr &from) {
+  sockaddr_storage ss{};
+  socklen_t sl = sizeof ss;
+  const ssize_t n = ::recvfrom(fd, buf.data(), buf.size(), MSG_DONTWAIT, reinterpret_cast<sockaddr *>(&ss), &sl);
+  if (n < 0) return -1;
+  from.len = static_cast<std::uint8_t>(std::min<std::size_t>(sl, from.raw.size()));
+  std::memcpy(from.raw.data(), &ss, from.len);
+  return static_cast<int>(n);
+}
+
+void Transport::arm(udp::socket &s) {
+  s.async_wait(udp::socket::wait_read, [this, &s](const boost::system::error_code &e) {
+    if (e) return; // cancelled: shutting down
+    ready_();
+    arm(s);
+  });
+}
+
+void Transport::arm_timer() {
+  timer_.expires_after(tick_interval_);
+  timer_.async_wait([this](const boost::system::error_code &e) {
+    if (e) return;
+    tick_();
+    arm_timer();
+  });
+}
+
+void Transport::run(Ready ready, Ready tick, std::chrono::microseconds tick_interval) {
+  ready_ = std::move(ready);
+  tick_ = std::move(tick);
+  tick_interval_ = tick_interval;
+  arm(ucast_);
+  if (mcast_open_) arm(mcast_);
+  arm_timer();
+  io_.run();
+}
+
+void Transport::stop() { io_.stop(); }
+
+} // namespace camure::session

@@ -1,0 +1,91 @@
+// UDP sockets of one node (unicast + multicast) and the asio io_context its progress thread runs.
+#pragma once
+
+#include <utility> // before asio: Boost 1.74 awaitable.hpp uses std::exchange without it
+
+#include <boost/asio.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <system_error>
+#include <vector>
+
+#include <camure/session.hpp>
+
+#include "runtime/net/peer_addr.hpp"
+
+namespace camure::session {
+
+/// Sends go straight to the socket (sendto on the native handle, safe from any thread);
+/// receives and timers run on the io_context of the progress thread.
+class Transport {
+public:
+  using Ready = std::function<void()>;
+
+  /// Coordinator: unicast socket bound to `bind`, multicast socket joined to `group`.
+  static std::unique_ptr<Transport> open_coordinator(const Endpoint &bind, const Endpoint &group,
+                                                     const Options &o, std::error_code &ec);
+  /// Member: unicast socket only; the group comes later from JOIN_ACK (join_group()).
+  static std::unique_ptr<Transport> open_member(const Endpoint &coordinator, const Options &o, std::error_code &ec);
+  ~Transport();
+
+  /// Member: opens the multicast socket from the coordinator's description (multicast_info()).
+  std::error_code join_group(std::span<const std::uint8_t> info);
+  /// Serialised multicast endpoint, sent to members in JOIN_ACK.
+  std::vector<std::uint8_t> multicast_info() const;
+  net::PeerAddr coordinator_addr() const { return coordinator_; }
+  Endpoint local_endpoint() const;
+
+  /// to == nullptr: to the multicast group. Errors (e.g. a full buffer) count as loss.
+  void send(const net::PeerAddr *to, std::span<const std::uint8_t> datagram);
+
+  /// Reads every datagram waiting on either socket (non-blocking), calling on_datagram for each.
+  template <class F> void drain(F &&on_datagram, std::size_t max = 512);
+
+  /// Runs the io_context until stop(): calls ready() when a socket is readable and tick()
+  /// every `tick_interval`.
+  void run(Ready ready, Ready tick, std::chrono::microseconds tick_interval);
+  void post(std::function<void()> f) { boost::asio::post(io_, std::move(f)); }
+  void stop();
+  std::uint64_t send_errors() const noexcept { return send_errors_; }
+
+private:
+  Transport() = default;
+  void arm(boost::asio::ip::udp::socket &s);
+  void arm_timer();
+  int recv_one(int fd, std::vector<std::uint8_t> &buf, net::PeerAddr &from);
+
+  boost::asio::io_context io_;
+  boost::asio::ip::udp::socket ucast_{io_};
+  boost::asio::ip::udp::socket mcast_{io_};
+  boost::asio::steady_timer timer_{io_};
+  boost::asio::ip::udp::endpoint group_;
+  net::PeerAddr group_addr_;
+  net::PeerAddr coordinator_;
+  Options opts_;
+  Ready ready_, tick_;
+  std::chrono::microseconds tick_interval_{1000};
+  std::vector<std::uint8_t> scratch_;
+  std::uint64_t send_errors_ = 0;
+  bool mcast_open_ = false;
+};
+
+template <class F> void Transport::drain(F &&on_datagram, std::size_t max) {
+  net::PeerAddr from;
+  for (std::size_t n = 0; n < max;) {
+    bool got = false;
+    for (auto *s : {&mcast_, &ucast_}) {
+      if (s == &mcast_ && !mcast_open_) continue;
+      const int len = recv_one(s->native_handle(), scratch_, from);
+      if (len < 0) continue;
+      got = true;
+      ++n;
+      on_datagram(from, std::span<const std::uint8_t>(scratch_.data(), static_cast<std::size_t>(len)));
+    }
+    if (!got) return;
+  }
+}
+
+} // namespace camure::session
