@@ -106,6 +106,9 @@ class HarnessTest(clustertest.ClusterTestCase):
                     r = c.run(src, ["ping", "-n", "-q", "-c", "1", "-W", "5", c.addr(dst)],
                               timeout=20)
                     self.assertEqual(r.returncode, 0, f"ping {src} -> {dst}: {r.stdout}{r.stderr}")
+        # IPv6 link-local works too (no DAD delay).
+        r = c.run("h1", ["ping", "-6", "-n", "-c", "1", "-W", "5", f"{c.addr6('h2')}%{c.iface}"])
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
 
     def test_ssh_hostname_and_private_shm(self):
         c = self.cluster
@@ -194,25 +197,40 @@ class HarnessTest(clustertest.ClusterTestCase):
         # Independent drops per egress port: the receivers do not all lose the same frames.
         self.assertLess(len(set.intersection(*missing.values())), min(map(len, missing.values())))
 
-    def test_cut_link_ends_ssh_session(self):
+    def _ssh_session_dies(self, to_host, cut, restore):
+        """An ssh session h1 -> to_host dies on both sides once cut() runs; works after restore()."""
         c = self.cluster
-        p = c.ssh_popen("h1", "h2", "exec cat", stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        p = c.ssh_popen("h1", to_host, "exec cat", stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                         stderr=subprocess.DEVNULL, text=True)
         p.stdin.write("hello\n")
         p.stdin.flush()
         self.assertEqual(read_line(p, 20), "hello")
-        cats = poll_for(lambda: [pid for pid, cl in c.processes("h2").items() if cl == "cat"],
-                        10, what="cat on h2")
-        c.cut_link("h2")
+        cats = poll_for(lambda: [pid for pid, cl in c.processes(to_host).items() if cl == "cat"],
+                        10, what=f"cat on {to_host}")
+        cut()
         try:
             poll_for(lambda: p.poll() is not None, 30, what="ssh client to give up")
             self.assertEqual(p.returncode, 255)
             poll_for(lambda: not any(nsutil.proc_alive(pid) for pid in cats), 30,
-                     what="sshd on h2 to end the session")
+                     what=f"sshd on {to_host} to end the session")
         finally:
-            c.restore_link("h2")
-        r = c.ssh("h1", "h2", "hostname", timeout=30)
-        self.assertEqual((r.returncode, r.stdout.strip()), (0, "h2"), r.stderr)
+            restore()
+        r = c.ssh("h1", to_host, "hostname", timeout=30)
+        self.assertEqual((r.returncode, r.stdout.strip()), (0, to_host), r.stderr)
+
+    def test_cut_link_ends_ssh_session(self):
+        c = self.cluster
+        self._ssh_session_dies("h2", lambda: c.cut_link("h2"), lambda: c.restore_link("h2"))
+
+    def test_cut_ssh_keeps_other_traffic(self):
+        c = self.cluster
+
+        def cut():
+            c.cut_ssh("h3")
+            self.assertEqual(c.run("h1", ["ping", "-c", "1", "-W", "5", c.addr("h3")]).returncode,
+                             0, "cut_ssh stopped more than ssh")
+            self.assertNotEqual(c.ssh("h2", "h3", "true", timeout=30).returncode, 0)
+        self._ssh_session_dies("h3", cut, lambda: c.restore_ssh("h3"))
 
     def test_kill_all_spares_harness(self):
         c = self.cluster

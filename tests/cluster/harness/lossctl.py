@@ -13,11 +13,13 @@ from nsutil import HarnessError, cmd
 
 TABLE = "cmrnc"
 CHAIN = "loss"
+BLOCK = "block"  # per-host TCP port cuts (ssh), evaluated before the loss chain
 
 
 class LossControl:
     def __init__(self, switch_ns):
         self._prefix = ["nsenter", f"--net=/run/netns/{switch_ns}", "--"]
+        self._blocked = set()
 
     def _nft(self, script):
         res = cmd(self._prefix + ["nft", "-f", "-"], check=False, input_text=script)
@@ -27,7 +29,21 @@ class LossControl:
     def install(self):
         self._nft(f"add table bridge {TABLE}\n"
                   f"add chain bridge {TABLE} {CHAIN} "
-                  "{ type filter hook forward priority 0; policy accept; }\n")
+                  "{ type filter hook forward priority 0; policy accept; }\n"
+                  f"add chain bridge {TABLE} {BLOCK} "
+                  "{ type filter hook forward priority -10; policy accept; }\n")
+
+    def block_tcp_port(self, port_index, tcp_port, blocked=True):
+        """Drops (or stops dropping) TCP with port tcp_port either side, to or from switch
+        port p<port_index>: connections of that host on that port stall silently."""
+        key = (port_index, tcp_port)
+        if blocked:
+            self._blocked.add(key)
+        else:
+            self._blocked.discard(key)
+        rules = [f'add rule bridge {TABLE} {BLOCK} {d}ifname "p{i}" tcp {e}port {p} drop\n'
+                 for i, p in sorted(self._blocked) for d in ("i", "o") for e in ("s", "d")]
+        self._nft(f"flush chain bridge {TABLE} {BLOCK}\n" + "".join(rules))
 
     def set(self, percent, port_index=None):
         """Drops percent % of IP frames; only via switch port p<port_index> if given."""

@@ -102,7 +102,7 @@ class Cluster:
     """N hosts in network namespaces behind one bridge, each with sshd; see module doc."""
 
     def __init__(self, hosts=4, *, shm_size=None, mtu=1500, detached=False,
-                 cleanup_stale=True, ssh_check=True):
+                 cleanup_stale=True, ssh_check=True, ssh_alive=(1, 3)):
         if not isinstance(hosts, int) or not 1 <= hosts <= 250:
             raise ValueError(f"hosts must be 1..250, not {hosts!r}")
         self.run_id = secrets.token_hex(3)
@@ -113,6 +113,7 @@ class Cluster:
         self._detached = detached
         self._cleanup_stale = cleanup_stale
         self._ssh_check = ssh_check
+        self._ssh_alive = tuple(ssh_alive)
         self._anchors = {}  # host -> (pid, start time)
         self._sshd = {}  # host -> Popen (or pid when attached)
         self._children = []
@@ -211,6 +212,8 @@ class Cluster:
         res = nsutil.cmd(["ip", "netns", "add", sw], check=False)
         if res.returncode != 0:
             raise ClusterUnavailable(f"cannot create a network namespace: {res.stderr.strip()}")
+        # No IPv6 on the switch itself: the bridge adds no ND/MLD frames of its own.
+        self._sysctl(sw, ["net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"])
         self._ip_batch(sw, ["link set lo up", "link add br0 type bridge",
                             "link set br0 type bridge mcast_snooping 0 stp_state 0",
                             "link set br0 up"])
@@ -221,6 +224,8 @@ class Cluster:
             i = self.index(host)
             ns = self.netns(host)
             nsutil.cmd(["ip", "netns", "add", ns])
+            # Link-local IPv6 usable at once (no duplicate address detection delay).
+            self._sysctl(ns, ["net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0"])
             self._ip_batch(ns, [
                 f"link add {IFACE} mtu {self._mtu} type veth peer name p{i} netns {sw}",
                 "link set lo up",
@@ -266,6 +271,10 @@ class Cluster:
 
     # --- building blocks -------------------------------------------------------------------
     @staticmethod
+    def _sysctl(ns, settings):
+        nsutil.cmd(["nsenter", f"--net=/run/netns/{ns}", "--", "sysctl", "-q", "-w"] + settings)
+
+    @staticmethod
     def _ip_batch(ns, lines):
         nsutil.cmd(["ip", "-n", ns, "-batch", "-"], input_text="\n".join(lines) + "\n")
 
@@ -281,14 +290,14 @@ class Cluster:
             key = os.path.join(hd, "ssh_host_ed25519_key")
             entries.append((host, self.addr(host), sshsetup.keygen(key, f"{host}-{self.run_id}")))
             sshsetup.write_file(os.path.join(hd, "sshd_config"), sshsetup.sshd_config(
-                hd, self.addr(host), key, os.path.join(d, "authorized_keys")))
+                hd, self.addr(host), key, os.path.join(d, "authorized_keys"), self._ssh_alive))
             hosts_lines = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"]
             hosts_lines += [f"{self.addr(h)}\t{h}" for h in self.hosts]
             sshsetup.write_file(os.path.join(hd, "hosts"), "\n".join(hosts_lines) + "\n", 0o644)
         sshsetup.write_file(os.path.join(d, "known_hosts"), sshsetup.known_hosts(entries), 0o644)
         sshsetup.write_file(self.ssh_config, sshsetup.ssh_config(
             [(h, self.addr(h)) for h in self.hosts], os.path.join(d, "client_key"),
-            os.path.join(d, "known_hosts")), 0o644)
+            os.path.join(d, "known_hosts"), alive=self._ssh_alive), 0o644)
         sshsetup.write_file(self.ssh_wrapper, sshsetup.ssh_wrapper(self.ssh_config), 0o755)
 
     def _start_anchor(self, host):
@@ -370,17 +379,13 @@ class Cluster:
         poll_for(listening, 20, what=f"sshd on {host}")
 
     def _check_ssh(self):
-        """One real login h1 -> every host, in parallel: proves keys, config and routing."""
-        procs = {h: self.popen("h1", self.ssh_argv(h) + ["hostname"], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True) for h in self.hosts}
-        for host, p in procs.items():
-            try:
-                out, err = p.communicate(timeout=20)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                out, err = p.communicate()
-            if p.returncode != 0 or out.strip() != host:
-                raise HarnessError(f"ssh h1 -> {host} failed ({p.returncode}): {err.strip() or out}")
+        """One real login h1 -> hN proves keys, configs and routing (every sshd was already
+        seen listening; their configs differ only in address and host key)."""
+        last = self.hosts[-1]
+        r = self.ssh("h1", last, "hostname", timeout=30)
+        if r.returncode != 0 or r.stdout.strip() != last:
+            raise HarnessError(f"ssh h1 -> {last} failed ({r.returncode}): "
+                               f"{r.stderr.strip() or r.stdout.strip()} {self.logs(last).strip()}")
 
     def _save_state(self):
         runs.write_json(os.path.join(self.run_dir, "state.json"), {
@@ -482,6 +487,14 @@ class Cluster:
     def restore_link(self, host):
         nsutil.cmd(["ip", "-n", self.switch_ns, "link", "set", f"p{self.index(host)}", "up"])
 
+    def cut_ssh(self, host):
+        """Silently drops ssh (TCP port 22, either side) to and from host; other traffic,
+        multicast included, flows on. Sessions stall and die by keepalive timeout."""
+        self._loss.block_tcp_port(self.index(host), 22)
+
+    def restore_ssh(self, host):
+        self._loss.block_tcp_port(self.index(host), 22, blocked=False)
+
     def hide_path(self, host, directory):
         """Makes a directory look empty on one host only (an empty tmpfs over it in the host's
         mount namespace), e.g. so a program is missing there. Visible to ssh sessions too."""
@@ -509,6 +522,24 @@ class Cluster:
             lines.append(f"{h} slots={s}" if style == "openmpi" else f"{h}:{s}")
         sshsetup.write_file(path, "\n".join(lines) + "\n", 0o644)
         return path
+
+    def addr6(self, host):
+        """The host's link-local IPv6 address on eth0 (use with scope eth0), or None."""
+        res = nsutil.cmd(["ip", "-n", self.netns(host), "-6", "-o", "addr", "show", "dev", IFACE,
+                          "scope", "link"], check=False)
+        for tok in res.stdout.split():
+            if tok.startswith("fe80:"):
+                return tok.split("/")[0]
+        return None
+
+    def logs(self, host):
+        """The host's sshd log (for failure messages)."""
+        try:
+            with open(os.path.join(self.run_dir, self._check_host(host), "sshd.log"),
+                      encoding="utf-8", errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
 
     def describe(self):
         """A dict describing the cluster (what `netcluster.py up` prints)."""
