@@ -18,3 +18,13 @@ if(TARGET camurerun)
     PROG_CXX="$<TARGET_FILE:test_runtime_prog_cxx>")
   add_dependencies(test_runtime_collectives camurerun test_runtime_prog_c test_runtime_prog_cxx)
 endif()
+
+# The examples, built as users build them (against libcamure), each run through camurerun.
+if(TARGET camurerun AND CAMURE_BUILD_EXAMPLES AND EXISTS ${PROJECT_SOURCE_DIR}/examples/runtime.cmake)
+  camure_add_gtest(test_runtime_examples SOURCES test_runtime_examples.cpp LABEL multiprocess TIMEOUT 120)
+  target_compile_definitions(test_runtime_examples PRIVATE
+    CAMURERUN="$<TARGET_FILE:camurerun>"
+    EXAMPLES_DIR="$<TARGET_FILE_DIR:example_hello_c>")
+  add_dependencies(test_runtime_examples camurerun example_hello_c example_hello_cxx example_barrier_c
+    example_barrier_cxx example_bcast_c example_bcast_cxx example_pubsub_c example_pubsub_cxx)
+endif()
