@@ -112,10 +112,11 @@ class HarnessTest(clustertest.ClusterTestCase):
 
     def test_ssh_hostname_and_private_shm(self):
         c = self.cluster
-        r = c.ssh("h1", "h2", "hostname", timeout=30)
-        self.assertEqual((r.returncode, r.stdout.strip()), (0, "h2"), r.stderr)
+        r = c.ssh("h1", "h2", "hostname; ls -A /dev/shm", timeout=30)
+        self.assertEqual((r.returncode, r.stdout.split()), (0, ["h2"]),
+                         f"want hostname h2 and an empty /dev/shm: {r.stderr}")
         for h in c.hosts:
-            self.assertEqual(c.ssh("h1", h, "ls -A /dev/shm", check=True).stdout, "",
+            self.assertEqual(c.run(h, ["ls", "-A", "/dev/shm"], check=True).stdout, "",
                              f"/dev/shm of {h} is not empty")
         probe = f"/dev/shm/cmrnc-probe-{c.run_id}"
         c.run("h1", ["touch", probe], check=True)
@@ -123,8 +124,10 @@ class HarnessTest(clustertest.ClusterTestCase):
                          "a file in h1's /dev/shm is not visible to an ssh session on h1")
         self.assertEqual(c.ssh("h1", "h2", f"test -e {probe}").returncode, 1,
                          "h1's /dev/shm leaks into h2")
+        for h in c.hosts[2:]:
+            self.assertEqual(c.run(h, ["test", "-e", probe]).returncode, 1, f"leaks into {h}")
         self.assertFalse(os.path.exists(probe), "h1's /dev/shm leaks into the machine's")
-        r = c.ssh("h3", "h4", "getent hosts h2", check=True)
+        r = c.run("h4", ["getent", "hosts", "h2"], check=True)
         self.assertEqual(r.stdout.split()[0], c.addr("h2"))
 
     def test_multicast_reaches_every_host(self):

@@ -19,7 +19,7 @@ import sys
 import unittest
 
 from netcluster import SKIP_EXIT, Cluster
-from nsutil import poll_for  # noqa: F401 - re-exported for tests
+from nsutil import poll_for  # noqa: F401 - re-exported for tests (in __all__)
 
 __all__ = ["ClusterTestCase", "main", "poll_for", "build_dir", "find_binary"]
 

@@ -20,15 +20,13 @@ CLI (for manual use and benchmark scripts):
     netcluster.py list | cleanup     show runs / remove leftovers of dead runs
 """
 
-import atexit
-import json
 import os
+import re
 import secrets
 import shutil
 import signal
 import subprocess
 import sys
-import threading
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -37,6 +35,7 @@ if HERE not in sys.path:
 
 import nsutil  # noqa: E402
 import runs  # noqa: E402
+import exitguard  # noqa: E402
 import sshsetup  # noqa: E402
 from lossctl import LossControl  # noqa: E402
 from nsutil import HarnessError, poll_for  # noqa: E402
@@ -60,42 +59,6 @@ def unavailable_reason():
     if missing:
         return f"missing tools: {', '.join(missing)} (scripts/setup.sh installs them)"
     return None
-
-
-_live = set()
-_live_lock = threading.Lock()
-_handlers_installed = False
-
-
-def _close_all():
-    with _live_lock:
-        clusters = list(_live)
-    for c in clusters:
-        try:
-            c.close()
-        except Exception as exc:  # noqa: BLE001 - best effort at exit, report and go on
-            print(f"netcluster: teardown of {c.run_id} failed: {exc}", file=sys.stderr)
-
-
-def _on_signal(signum, _frame):
-    _close_all()
-    signal.signal(signum, signal.SIG_DFL)
-    os.kill(os.getpid(), signum)
-
-
-def _install_handlers():
-    """atexit always; SIGTERM/SIGHUP/SIGINT only where nobody installed their own handler."""
-    global _handlers_installed
-    if _handlers_installed:
-        return
-    _handlers_installed = True
-    atexit.register(_close_all)
-    if threading.current_thread() is not threading.main_thread():
-        return
-    for sig, default in ((signal.SIGTERM, signal.SIG_DFL), (signal.SIGHUP, signal.SIG_DFL),
-                         (signal.SIGINT, signal.default_int_handler)):
-        if signal.getsignal(sig) is default:
-            signal.signal(sig, _on_signal)
 
 
 class Cluster:
@@ -195,9 +158,7 @@ class Cluster:
             runs.cleanup_stale()
         os.mkdir(self.run_dir, 0o700)
         if not self._detached:  # a detached run outlives this process on purpose
-            with _live_lock:
-                _live.add(self)
-            _install_handlers()
+            exitguard.register(self)
         try:
             runs.set_owner(self.run_id, os.getpid())
             if not self._detached:
@@ -219,7 +180,8 @@ class Cluster:
                             "link set br0 up"])
         self._loss = LossControl(sw)
         self._loss.install()
-        self._write_ssh_material()
+        sshsetup.write_run_material(self.run_dir, self.run_id,
+                                    [(h, self.addr(h)) for h in self.hosts], self._ssh_alive)
         for host in self.hosts:
             i = self.index(host)
             ns = self.netns(host)
@@ -266,8 +228,7 @@ class Cluster:
                     poll_for(lambda: not nsutil.proc_alive(pid, start), 10, what="reaper exit")
                 except TimeoutError:
                     nsutil.kill_pid(pid)
-            with _live_lock:
-                _live.discard(self)
+            exitguard.unregister(self)
 
     # --- building blocks -------------------------------------------------------------------
     @staticmethod
@@ -277,28 +238,6 @@ class Cluster:
     @staticmethod
     def _ip_batch(ns, lines):
         nsutil.cmd(["ip", "-n", ns, "-batch", "-"], input_text="\n".join(lines) + "\n")
-
-    def _write_ssh_material(self):
-        d = self.run_dir
-        os.mkdir(os.path.join(d, "bin"), 0o700)
-        client_pub = sshsetup.keygen(os.path.join(d, "client_key"), f"camure-cluster-{self.run_id}")
-        sshsetup.write_file(os.path.join(d, "authorized_keys"), client_pub + "\n")
-        entries = []
-        for host in self.hosts:
-            hd = os.path.join(d, host)
-            os.mkdir(hd, 0o700)
-            key = os.path.join(hd, "ssh_host_ed25519_key")
-            entries.append((host, self.addr(host), sshsetup.keygen(key, f"{host}-{self.run_id}")))
-            sshsetup.write_file(os.path.join(hd, "sshd_config"), sshsetup.sshd_config(
-                hd, self.addr(host), key, os.path.join(d, "authorized_keys"), self._ssh_alive))
-            hosts_lines = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"]
-            hosts_lines += [f"{self.addr(h)}\t{h}" for h in self.hosts]
-            sshsetup.write_file(os.path.join(hd, "hosts"), "\n".join(hosts_lines) + "\n", 0o644)
-        sshsetup.write_file(os.path.join(d, "known_hosts"), sshsetup.known_hosts(entries), 0o644)
-        sshsetup.write_file(self.ssh_config, sshsetup.ssh_config(
-            [(h, self.addr(h)) for h in self.hosts], os.path.join(d, "client_key"),
-            os.path.join(d, "known_hosts"), alive=self._ssh_alive), 0o644)
-        sshsetup.write_file(self.ssh_wrapper, sshsetup.ssh_wrapper(self.ssh_config), 0o755)
 
     def _start_anchor(self, host):
         hd = os.path.join(self.run_dir, host)
@@ -322,7 +261,7 @@ class Cluster:
                 start_new_session=True, cwd="/")
         self._children.append(proc)
         try:
-            line = _read_line(proc.stdout, 15)
+            line = nsutil.read_line(proc.stdout, 15)
         finally:
             proc.stdout.close()
         if line.strip() != "ready":
@@ -458,7 +397,6 @@ class Cluster:
 
         The harness's own anchor and listening sshd are spared. Returns the pids signalled.
         """
-        import re
         spare = {self._anchors[host][0]}
         if host in self._sshd:
             s = self._sshd[host]
@@ -547,22 +485,6 @@ class Cluster:
                 "ssh_wrapper": self.ssh_wrapper, "switch_ns": self.switch_ns,
                 "hosts": {h: {"addr": self.addr(h), "netns": self.netns(h),
                               "anchor_pid": self._anchors[h][0]} for h in self.hosts}}
-
-
-def _read_line(pipe, timeout):
-    """One line from a binary pipe, waiting at most timeout seconds ('' on EOF or timeout)."""
-    import select
-    buf = b""
-    deadline = nsutil.time.monotonic() + timeout
-    while not buf.endswith(b"\n"):
-        left = deadline - nsutil.time.monotonic()
-        if left <= 0 or not select.select([pipe], [], [], left)[0]:
-            break
-        chunk = os.read(pipe.fileno(), 256)
-        if not chunk:
-            break
-        buf += chunk
-    return buf.decode("utf-8", "replace")
 
 
 def cleanup_stale():

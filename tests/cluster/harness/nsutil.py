@@ -4,6 +4,7 @@ Python 3 standard library only. Nothing here knows about clusters; netcluster.py
 """
 
 import os
+import select
 import signal
 import subprocess
 import time
@@ -144,3 +145,18 @@ def read_listening_tcp_ports(pid):
         except (OSError, StopIteration):
             continue
     return ports
+
+
+def read_line(pipe, timeout):
+    """One line from a binary pipe within timeout seconds ('' on EOF or timeout)."""
+    buf = b""
+    deadline = time.monotonic() + timeout
+    while not buf.endswith(b"\n"):
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([pipe], [], [], left)[0]:
+            break
+        chunk = os.read(pipe.fileno(), 256)
+        if not chunk:
+            break
+        buf += chunk
+    return buf.decode("utf-8", "replace")

@@ -117,3 +117,32 @@ def ssh_wrapper(config_path):
     -launcher-exec, camurerun --launch-agent, Open MPI's plm_rsh_agent).
     """
     return f"#!/bin/sh\nexec {SSH} -F {shlex.quote(config_path)} \"$@\"\n"
+
+
+def write_run_material(run_dir, run_id, hosts, alive=(1, 3)):
+    """Writes everything ssh needs for one run into run_dir.
+
+    hosts: list of (name, address). Creates client_key(.pub), authorized_keys, known_hosts,
+    ssh_config, bin/ssh (wrapper) and per host <name>/{ssh_host_ed25519_key, sshd_config,
+    hosts} (the /etc/hosts the host sees: localhost plus every host's name).
+    """
+    os.mkdir(os.path.join(run_dir, "bin"), 0o700)
+    client_key = os.path.join(run_dir, "client_key")
+    authorized = os.path.join(run_dir, "authorized_keys")
+    write_file(authorized, keygen(client_key, f"camure-cluster-{run_id}") + "\n")
+    hosts_text = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+    hosts_text += "".join(f"{address}\t{name}\n" for name, address in hosts)
+    entries = []
+    for name, address in hosts:
+        hd = os.path.join(run_dir, name)
+        os.mkdir(hd, 0o700)
+        key = os.path.join(hd, "ssh_host_ed25519_key")
+        entries.append((name, address, keygen(key, f"{name}-{run_id}")))
+        write_file(os.path.join(hd, "sshd_config"),
+                   sshd_config(hd, address, key, authorized, alive))
+        write_file(os.path.join(hd, "hosts"), hosts_text, 0o644)
+    known = os.path.join(run_dir, "known_hosts")
+    write_file(known, known_hosts(entries), 0o644)
+    config = os.path.join(run_dir, "ssh_config")
+    write_file(config, ssh_config(hosts, client_key, known, alive=alive), 0o644)
+    write_file(os.path.join(run_dir, "bin", "ssh"), ssh_wrapper(config), 0o755)
