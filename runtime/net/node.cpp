@@ -158,13 +158,23 @@ void Node::notify_locked() {
 void Node::request_flush() {
   if (flush_requested_.exchange(true)) return;
   if (stopped_.load()) return;
-  transport_->post([this] {
-    flush_requested_.store(false);
-    std::lock_guard<std::mutex> lk(mu_);
-    core_->flush_all(now());
-    if (interceptor_) interceptor_->flush([this](const net::PeerAddr *x, std::span<const std::uint8_t> y) { transport_->send(x, y); });
-    notify_locked();
-  });
+  const auto seen = writes_.load(std::memory_order_relaxed);
+  transport_->post([this, seen] { flush_when_idle(seen, 0); });
+}
+
+void Node::flush_when_idle(std::uint64_t seen, int rounds) {
+  // Small messages written back to back share datagrams: while the writer keeps writing, put
+  // the flush back in the queue (bounded) instead of sealing a half-empty packet.
+  const auto now_writes = writes_.load(std::memory_order_relaxed);
+  if (now_writes != seen && rounds < 32) {
+    transport_->post([this, now_writes, rounds] { flush_when_idle(now_writes, rounds + 1); });
+    return;
+  }
+  flush_requested_.store(false);
+  std::lock_guard<std::mutex> lk(mu_);
+  core_->flush_all(now());
+  if (interceptor_) interceptor_->flush([this](const net::PeerAddr *x, std::span<const std::uint8_t> y) { transport_->send(x, y); });
+  notify_locked();
 }
 
 void Node::on_datagrams_ready() {

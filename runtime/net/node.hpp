@@ -48,6 +48,7 @@ public:
 
   /// Asks the progress thread to seal a partly filled packet soon (coalesces requests).
   void request_flush();
+  void note_write() noexcept { writes_.fetch_add(1, std::memory_order_relaxed); }
   std::error_code session_error() const; ///< the error all blocking calls report, if any
   net::Nanos now() const;
   SessionStats stats() const;
@@ -75,6 +76,8 @@ private:
   std::unique_ptr<Transport> transport_;
   std::thread thread_;
   std::atomic<bool> flush_requested_{false};
+  std::atomic<std::uint64_t> writes_{0}; ///< bumped by every write; a flush waits for a pause
+  void flush_when_idle(std::uint64_t seen, int rounds);
   std::atomic<bool> stopped_{false};
   bool closed_ = false;
   std::set<net::GroupId> writers_;

@@ -206,6 +206,11 @@ void SenderStream::tick(Nanos now) {
     send_status(now);
 }
 
+void SenderStream::request_ack(Nanos now) {
+  if (all_acked() || open_used_ > 0) return;
+  if (now - last_status_ >= cfg_.status_interval / 8) send_status(now);
+}
+
 bool SenderStream::all_acked() const noexcept {
   if (open_used_ > 0) return false;
   for (const auto &[id, peer] : peers_)

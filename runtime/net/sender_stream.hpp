@@ -51,6 +51,9 @@ public:
   void on_ack(MemberId from, std::uint64_t next_expected, Nanos now);
   void on_nak(MemberId from, const PeerAddr &addr, std::span<const std::uint8_t> ranges, Nanos now);
   void tick(Nanos now);
+  /// Someone waits for acknowledgements: send STATUS now (receivers answer with an ACK) rather
+  /// than at the next periodic ACK. Rate-limited; costs one multicast + one ACK per member.
+  void request_ack(Nanos now);
 
   /// Everything written has been sealed and acknowledged by every current member.
   bool all_acked() const noexcept;

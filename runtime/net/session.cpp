@@ -167,6 +167,7 @@ std::error_code write_part(Node &n, GroupId g, std::span<const std::byte> bytes,
         return r.done;
       },
       deadline);
+  n.note_write();
   n.request_flush();
   return ec;
 }
@@ -192,8 +193,11 @@ void BroadcastGroup::wait(Duration timeout, std::error_code &ec) {
   if (!node_) return void(ec = closed());
   ec = node_->wait(
       [&](net::SessionCore &c) {
-        c.bcast_flush(id_, node_->now());
-        return c.bcast_all_acked(id_);
+        const auto t = node_->now();
+        c.bcast_flush(id_, t);
+        if (c.bcast_all_acked(id_)) return true;
+        c.bcast_request_ack(id_, t);
+        return false;
       },
       deadline_of(timeout));
 }

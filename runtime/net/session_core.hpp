@@ -93,6 +93,7 @@ public:
   void flush_all(Nanos now); ///< seals every sender's partly filled packet the window allows
   bool bcast_has_open(GroupId g) const;
   bool bcast_all_acked(GroupId g) const;
+  void bcast_request_ack(GroupId g, Nanos now); ///< see SenderStream::request_ack
   bool bcast_pop(GroupId g, CoreMessage &out);
   std::size_t bcast_queued(GroupId g) const;
 

@@ -228,6 +228,11 @@ bool SessionCore::bcast_all_acked(GroupId gid) const {
   return !g || !g->sender || g->sender->all_acked();
 }
 
+void SessionCore::bcast_request_ack(GroupId gid, Nanos now) {
+  Group *g = find_group(gid, GroupKind::broadcast);
+  if (g && g->sender) g->sender->request_ack(now);
+}
+
 bool SessionCore::bcast_pop(GroupId gid, CoreMessage &out) {
   Group *g = find_group(gid, GroupKind::broadcast);
   if (!g || g->inbox.empty()) return false;
