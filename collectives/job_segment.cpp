@@ -5,10 +5,19 @@
 
 #include <camure/error.hpp>
 
+#include <cstdlib>
 #include <new>
+#include <sched.h>
 #include <unistd.h>
 
 namespace camure::collectives {
+namespace {
+// Yield phase of an oversubscribed wait (see JobSegment::oversubscribed): long enough for every
+// other rank of a 16-on-2 host to get the cpu once or twice, short against a scheduler tick.
+constexpr std::uint64_t default_yield_budget_ns = 200'000;
+} // namespace
+
+void JobSegment::yield_cpu() noexcept { ::sched_yield(); }
 
 JobSegment JobSegment::attach(const std::string &prefix, int local_rank, int local_size, clock::time_point deadline,
                               std::error_code &ec, std::string &detail) {
@@ -34,6 +43,11 @@ JobSegment JobSegment::attach(const std::string &prefix, int local_rank, int loc
   }
   js.local_rank_ = local_rank;
   js.local_size_ = local_size;
+  if (static_cast<unsigned>(local_size) > shm::usable_cpus()) {
+    js.yield_budget_ns_ = default_yield_budget_ns;
+    if (const char *v = std::getenv("CAMURE_YIELD_US"); v != nullptr && *v != '\0')
+      js.yield_budget_ns_ = std::strtoull(v, nullptr, 10) * 1000;
+  }
   if (js.control().local_size != ls) {
     ec = errc::size_mismatch;
     detail = "job segment " + name + " was made for " + std::to_string(js.control().local_size) +

@@ -64,6 +64,10 @@ public:
   std::error_code await(shm::WaitCell &cell, Ready &&ready, clock::time_point deadline, const char *what,
                         std::string &detail) noexcept {
     auto done = [&] { return ready() || control().broken.load(std::memory_order_acquire) != 0; };
+    if (yield_until(done)) {
+      if (ready()) return {};
+      return explain_broken(what, detail);
+    }
     for (;;) {
       const auto slice_end = std::min(deadline, clock::now() + liveness_period);
       std::error_code ec = shm::wait_until(cell, done, slice_end);
@@ -87,13 +91,35 @@ public:
   /// How often a blocked wait checks its peers.
   static constexpr std::chrono::milliseconds liveness_period{100};
 
+  /// True when the host runs more ranks than this process may use cpus. Waiters then neither
+  /// spin (a spinner holds a cpu the rank it waits for needs, up to a scheduler tick) nor go
+  /// to sleep at once (a futex wake costs ~25 us and the woken rank preempts its waker): they
+  /// first give the cpu away with sched_yield() for a bounded time, which lets the other ranks
+  /// run and finish without any wake-up syscall.
+  bool oversubscribed() const noexcept { return yield_budget_ns_ > 0; }
+
+  /// The yield phase described at oversubscribed(): true if done() became true within the
+  /// budget (always false, at once, when not oversubscribed).
+  template <class Done> bool yield_until(Done &&done) const noexcept {
+    if (yield_budget_ns_ == 0) return false;
+    const std::uint64_t until = shm::detail::now_ns() + yield_budget_ns_;
+    for (;;) {
+      if (done()) return true;
+      if (shm::detail::now_ns() >= until) return false;
+      yield_cpu();
+    }
+  }
+
 private:
   template <class T> T &at(std::size_t off) const noexcept { return *reinterpret_cast<T *>(seg_.base() + off); }
   std::error_code explain_broken(const char *what, std::string &detail) const;
 
+  static void yield_cpu() noexcept;
+
   shm::Segment seg_;
   int local_rank_ = 0;
   int local_size_ = 0;
+  std::uint64_t yield_budget_ns_ = 0; ///< 0 unless oversubscribed
 };
 
 } // namespace camure::collectives

@@ -148,10 +148,19 @@ std::error_code ShmBcast::write_all(std::span<const std::byte> buf, int root_ran
 
 std::error_code ShmBcast::read_chunk(std::span<std::byte> dest, clock::time_point deadline, std::size_t &got,
                                      std::string &detail) noexcept {
+  rmp::ReadResult r;
+  // Oversubscribed: give the cpu to the root (and the other readers) before sleeping.
+  bool have = seg_.yield_until([&] {
+    r = reader_.try_read(dest);
+    return r.status != rmp::ReadStatus::would_block || seg_.control().broken.load(std::memory_order_relaxed) != 0;
+  });
   for (;;) {
-    const auto now = clock::now();
-    const auto slice = std::min(deadline, now + read_slice) - now;
-    const rmp::ReadResult r = reader_.read_into(dest, std::max<clock::duration>(slice, clock::duration::zero()));
+    if (!have) {
+      const auto now = clock::now();
+      const auto slice = std::min(deadline, now + read_slice) - now;
+      r = reader_.read_into(dest, std::max<clock::duration>(slice, clock::duration::zero()));
+    }
+    have = false;
     switch (r.status) {
     case rmp::ReadStatus::ok: got = r.size; return {};
     case rmp::ReadStatus::timeout:

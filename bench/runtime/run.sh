@@ -76,6 +76,11 @@ for n in $ns; do
 done
 echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$results"
 
-python3 "$here/report.py" "$results" --markdown "$out/runtime.md" --png "$out/runtime.png"
+# Debian's matplotlib belongs to /usr/bin/python3 (a pyenv python3 earlier in PATH lacks it).
+py=python3
+for cand in /usr/bin/python3 python3; do
+  if command -v "$cand" >/dev/null && "$cand" -c 'import matplotlib' 2>/dev/null; then py=$cand; break; fi
+done
+"$py" "$here/report.py" "$results" --markdown "$out/runtime.md" --png "$out/runtime.png"
 cat "$out/runtime.md"
 echo "run.sh: wrote $out/runtime.md, $out/runtime.png and $results" >&2
