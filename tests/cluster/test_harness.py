@@ -245,6 +245,19 @@ class HarnessTest(clustertest.ClusterTestCase):
         self.assertEqual(c.ssh("h1", "h4", "hostname", check=True).stdout.strip(), "h4")
 
 
+    def test_forked_child_exit_keeps_cluster(self):
+        import exitguard
+        pid = os.fork()
+        if pid == 0:  # a child that exits normally runs the exit guard: it must not tear down
+            try:
+                exitguard.close_all()
+            finally:
+                os._exit(0)
+        self.assertEqual(os.waitpid(pid, 0)[1], 0)
+        c = self.cluster
+        self.assertTrue(os.path.isdir(c.run_dir))
+        self.assertEqual(c.run("h2", ["hostname"], check=True).stdout.strip(), "h2")
+
     def test_hide_path_is_per_host(self):
         c = self.cluster
         d = os.path.join(c.run_dir, "progdir")

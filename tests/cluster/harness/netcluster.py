@@ -213,6 +213,7 @@ class Cluster:
         if self._closed or not self._started:
             return
         self._closed = True
+        self._keep_logs()
         try:
             runs.teardown_run(self.run_id)
         finally:
@@ -229,6 +230,18 @@ class Cluster:
                 except TimeoutError:
                     nsutil.kill_pid(pid)
             exitguard.unregister(self)
+
+    def _keep_logs(self):
+        """Copies sshd and anchor logs to $CAMURE_CLUSTER_LOGDIR/<run id>/ if that is set."""
+        dest = os.environ.get("CAMURE_CLUSTER_LOGDIR")
+        if not dest:
+            return
+        for host in self.hosts:
+            for name in ("sshd.log", "anchor.log"):
+                src = os.path.join(self.run_dir, host, name)
+                if os.path.exists(src):
+                    os.makedirs(os.path.join(dest, self.run_id), exist_ok=True)
+                    shutil.copyfile(src, os.path.join(dest, self.run_id, f"{host}-{name}"))
 
     # --- building blocks -------------------------------------------------------------------
     @staticmethod
