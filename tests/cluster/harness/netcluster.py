@@ -173,13 +173,17 @@ class Cluster:
         res = nsutil.cmd(["ip", "netns", "add", sw], check=False)
         if res.returncode != 0:
             raise ClusterUnavailable(f"cannot create a network namespace: {res.stderr.strip()}")
-        # No IPv6 on the switch itself: the bridge adds no ND/MLD frames of its own.
-        self._sysctl(sw, ["net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"])
-        self._ip_batch(sw, ["link set lo up", "link add br0 type bridge",
-                            "link set br0 type bridge mcast_snooping 0 stp_state 0",
-                            "link set br0 up"])
-        self._loss = LossControl(sw)
-        self._loss.install()
+        try:
+            # No IPv6 on the switch itself: the bridge adds no ND/MLD frames of its own.
+            self._sysctl(sw, ["net.ipv6.conf.all.disable_ipv6=1",
+                              "net.ipv6.conf.default.disable_ipv6=1"])
+            self._ip_batch(sw, ["link set lo up", "link add br0 type bridge",
+                                "link set br0 type bridge mcast_snooping 0 stp_state 0",
+                                "link set br0 up"])
+            self._loss = LossControl(sw)
+            self._loss.install()
+        except HarnessError as exc:  # a kernel without bridge or nf_tables bridge support
+            raise ClusterUnavailable(f"cannot build the switch: {exc}") from exc
         sshsetup.write_run_material(self.run_dir, self.run_id,
                                     [(h, self.addr(h)) for h in self.hosts], self._ssh_alive)
         for host in self.hosts:

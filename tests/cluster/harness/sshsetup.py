@@ -53,6 +53,8 @@ def sshd_config(host_dir, address, host_key, authorized_keys, alive=(1, 3)):
         "AllowAgentForwarding no",
         "AllowTcpForwarding no",
         "PermitTunnel no",
+        "PermitUserRC no",
+        "PermitUserEnvironment no",
         "LogLevel ERROR",
         # The launcher opens one session per host, Open MPI's tree spawn opens many at once.
         "MaxStartups 256:30:512",
