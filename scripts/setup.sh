@@ -8,7 +8,7 @@ shift || true
 
 packages=(build-essential cmake pkg-config libboost-dev libboost-program-options-dev
   libhwloc-dev hwloc libsodium-dev libgtest-dev libgmock-dev openssh-server openssh-client
-  nftables iproute2 iputils-ping clang libclang-rt-14-dev procps psmisc python3)
+  nftables iproute2 iputils-ping util-linux clang libclang-rt-14-dev procps psmisc python3)
 
 missing=()
 for p in "${packages[@]}"; do

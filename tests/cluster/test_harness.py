@@ -375,6 +375,20 @@ class TeardownTest(unittest.TestCase):
             self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
 
 
+    def test_cli_with_runs_and_tears_down(self):
+        if os.geteuid() != 0:
+            self.skipTest("needs root")
+        r = subprocess.run([PY, NETCLUSTER, "with", "--hosts", "2", "--", "sh", "-c",
+                            'hostname; echo "$CAMURE_CLUSTER_RUN_ID"; '
+                            'ssh -F "$CAMURE_CLUSTER_SSH_CONFIG" h2 hostname; exit 7'],
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.returncode, 7, r.stderr)
+        host, rid, remote = r.stdout.split()
+        self.assertEqual((host, remote), ("h1", "h2"))
+        self.assertEqual(runs.run_namespaces(rid), [])
+        self.assertFalse(os.path.exists(runs.run_dir(rid)))
+
+
 class MpiLaunchTest(clustertest.ClusterTestCase):
     """The exact incantations README.md documents for Open MPI and MPICH over the cluster."""
     HOSTS = 4

@@ -3,6 +3,8 @@
 import argparse
 import json
 import os
+import signal
+import subprocess
 import sys
 
 import nsutil
@@ -41,6 +43,55 @@ def _run(args):
     prefix = c.nsenter_argv(args.host)
     os.execvp(prefix[0], prefix + argv)
     return 127  # not reached
+
+
+def _with(args):
+    argv = args.argv[1:] if args.argv[:1] == ["--"] else args.argv
+    if not argv:
+        print("netcluster: with needs a command", file=sys.stderr)
+        return 2
+    c = Cluster(args.hosts, shm_size=args.shm_size)
+    try:
+        c.start()
+    except ClusterUnavailable as exc:
+        print(f"SKIPPED: cannot build a cluster here: {exc}", file=sys.stderr)
+        return SKIP_EXIT
+    try:
+        env = dict(os.environ, **c.env())
+        if args.inside == "root":
+            rc = subprocess.call(argv, env=env)
+        else:
+            rc = c.run(args.inside, argv, env=env, timeout=None, stdin=None, stdout=None,
+                       stderr=None).returncode
+    finally:
+        c.close()
+    return rc if rc >= 0 else 128 - rc
+
+
+def _loss(args):
+    c = Cluster.attach(args.run_id)
+    c.set_loss(args.percent, host=args.host)
+    return 0
+
+
+def _cut(args):
+    c = Cluster.attach(args.run_id)
+    if args.ssh_only:
+        (c.cut_ssh if args.cmd == "cut" else c.restore_ssh)(args.host)
+    else:
+        (c.cut_link if args.cmd == "cut" else c.restore_link)(args.host)
+    return 0
+
+
+def _kill(args):
+    c = Cluster.attach(args.run_id)
+    name = args.signal.upper()
+    sig = getattr(signal, name if name.startswith("SIG") else "SIG" + name, None)
+    if not isinstance(sig, signal.Signals):
+        raise ValueError(f"unknown signal {args.signal!r}")
+    for pid in c.kill_all(args.host, args.pattern, sig):
+        print(pid)
+    return 0
 
 
 def _down(args):
@@ -83,6 +134,32 @@ def main(argv):
     p.add_argument("host")
     p.add_argument("argv", nargs=argparse.REMAINDER)
     p.set_defaults(fn=_run)
+    p = sub.add_parser("with", help="build a cluster, run a command, tear it down; exit "
+                       "with its status (77 if no cluster can be built here)")
+    p.add_argument("--hosts", type=int, default=4)
+    p.add_argument("--shm-size", default=None)
+    p.add_argument("--in", dest="inside", default="h1",
+                   help="host to run the command in, or 'root' for the machine's namespaces")
+    p.add_argument("argv", nargs=argparse.REMAINDER)
+    p.set_defaults(fn=_with)
+    p = sub.add_parser("loss", help="set the loss on the bridge (0 clears)")
+    p.add_argument("run_id")
+    p.add_argument("percent", type=float)
+    p.add_argument("--host", default=None, help="only traffic to and from this host")
+    p.set_defaults(fn=_loss)
+    for name, what in (("cut", "unplug a host (or only its ssh)"),
+                       ("restore", "undo cut")):
+        p = sub.add_parser(name, help=what)
+        p.add_argument("run_id")
+        p.add_argument("host")
+        p.add_argument("--ssh-only", action="store_true")
+        p.set_defaults(fn=_cut)
+    p = sub.add_parser("kill", help="signal a host's processes whose command line matches")
+    p.add_argument("run_id")
+    p.add_argument("host")
+    p.add_argument("pattern")
+    p.add_argument("--signal", default="KILL")
+    p.set_defaults(fn=_kill)
     p = sub.add_parser("down", help="tear runs down")
     p.add_argument("run_ids", nargs="+")
     p.set_defaults(fn=_down)

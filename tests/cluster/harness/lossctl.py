@@ -19,7 +19,6 @@ BLOCK = "block"  # per-host TCP port cuts (ssh), evaluated before the loss chain
 class LossControl:
     def __init__(self, switch_ns):
         self._prefix = ["nsenter", f"--net=/run/netns/{switch_ns}", "--"]
-        self._blocked = set()
 
     def _nft(self, script):
         res = cmd(self._prefix + ["nft", "-f", "-"], check=False, input_text=script)
@@ -35,15 +34,25 @@ class LossControl:
 
     def block_tcp_port(self, port_index, tcp_port, blocked=True):
         """Drops (or stops dropping) TCP with port tcp_port either side, to or from switch
-        port p<port_index>: connections of that host on that port stall silently."""
-        key = (port_index, tcp_port)
-        if blocked:
-            self._blocked.add(key)
-        else:
-            self._blocked.discard(key)
-        rules = [f'add rule bridge {TABLE} {BLOCK} {d}ifname "p{i}" tcp {e}port {p} drop\n'
-                 for i, p in sorted(self._blocked) for d in ("i", "o") for e in ("s", "d")]
-        self._nft(f"flush chain bridge {TABLE} {BLOCK}\n" + "".join(rules))
+        port p<port_index>: connections of that host on that port stall silently.
+
+        Stateless (rules carry a comment naming port and TCP port), so a CLI call in another
+        process can undo what this one did.
+        """
+        tag = f"blk-p{port_index}-{int(tcp_port)}"
+        handles = self._rule_handles(BLOCK, tag)
+        if blocked and not handles:
+            self._nft("".join(f'add rule bridge {TABLE} {BLOCK} {d}ifname "p{port_index}" '
+                              f'tcp {e}port {int(tcp_port)} drop comment "{tag}"\n'
+                              for d in ("i", "o") for e in ("s", "d")))
+        elif not blocked and handles:
+            self._nft("".join(f"delete rule bridge {TABLE} {BLOCK} handle {h}\n"
+                              for h in handles))
+
+    def _rule_handles(self, chain, comment):
+        res = cmd(self._prefix + ["nft", "-j", "-a", "list", "chain", "bridge", TABLE, chain])
+        return [item["rule"]["handle"] for item in json.loads(res.stdout).get("nftables", [])
+                if "rule" in item and item["rule"].get("comment") == comment]
 
     def set(self, percent, port_index=None):
         """Drops percent % of IP frames; only via switch port p<port_index> if given."""

@@ -496,6 +496,21 @@ class Cluster:
         except OSError:
             return ""
 
+    def env(self):
+        """CAMURE_CLUSTER_* variables describing the run, for programs and scripts."""
+        e = {"CAMURE_CLUSTER_RUN_ID": self.run_id,
+             "CAMURE_CLUSTER_HOSTS": " ".join(self.hosts),
+             "CAMURE_CLUSTER_SSH_CONFIG": self.ssh_config,
+             "CAMURE_CLUSTER_SSH_WRAPPER": self.ssh_wrapper,
+             "CAMURE_CLUSTER_IFACE": IFACE,
+             "CAMURE_CLUSTER_SUBNET": self.subnet,
+             "CAMURE_CLUSTER_MCAST_GROUP": self.mcast_group(1),
+             "CAMURE_CLUSTER_HOSTFILE": self.write_hostfile(),
+             "CAMURE_CLUSTER_CLI": f"{sys.executable} {os.path.abspath(__file__)}"}
+        for h in self.hosts:
+            e[f"CAMURE_CLUSTER_ADDR_{h.upper()}"] = self.addr(h)
+        return e
+
     def describe(self):
         """A dict describing the cluster (what `netcluster.py up` prints)."""
         return {"run_id": self.run_id, "run_dir": self.run_dir, "ssh_config": self.ssh_config,
