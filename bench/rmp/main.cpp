@@ -13,9 +13,11 @@ namespace {
 void usage(std::FILE *out) {
   std::fprintf(out,
                "usage: camure-bench-rmp [--only throughput|latency] [--scale F] [--samples N]\n"
+               "       camure-bench-rmp --point SIZE,WRITERS,READERS[,CAPACITY[,BATCH]] [--scale F]\n"
                "  --only     run only one group of points\n"
                "  --scale    multiply the message counts (default 1.0; 0.1 for a smoke run)\n"
                "  --samples  latency samples per mode (default 3000)\n"
+               "  --point    run one throughput point only\n"
                "Prints one 'RESULT key=value ...' line per point.\n");
 }
 
@@ -25,6 +27,7 @@ int main(int argc, char **argv) {
   std::string only;
   double scale = 1.0;
   unsigned samples = 3000;
+  std::string point;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto value = [&]() -> const char * {
@@ -50,6 +53,8 @@ int main(int argc, char **argv) {
         std::fprintf(stderr, "camure-bench-rmp: --scale must be a number in (0, 100]\n");
         return 2;
       }
+    } else if (a == "--point") {
+      point = value();
     } else if (a == "--samples") {
       char *end = nullptr;
       const long s = std::strtol(value(), &end, 10);
@@ -65,6 +70,23 @@ int main(int argc, char **argv) {
   }
   const std::string prefix = "bench-rmp";
   bool ok = true;
+  if (!point.empty()) {
+    unsigned long v[5] = {0, 0, 0, 0, 0};
+    const int n = std::sscanf(point.c_str(), "%lu,%lu,%lu,%lu,%lu", &v[0], &v[1], &v[2], &v[3], &v[4]);
+    if (n < 3 || v[1] == 0 || v[2] == 0 || v[1] > 64 || v[2] > 64 || v[0] > (1u << 24)) {
+      std::fprintf(stderr, "camure-bench-rmp: --point needs SIZE,WRITERS,READERS[,CAPACITY[,BATCH]]\n");
+      return 2;
+    }
+    camure::bench::ThroughputPoint p;
+    p.size = v[0];
+    p.writers = static_cast<unsigned>(v[1]);
+    p.readers = static_cast<unsigned>(v[2]);
+    if (n >= 4) p.capacity = v[3];
+    p.batch = n >= 5 && v[4] > 0 ? v[4] : (p.size <= 64 ? 256 : p.size <= 4096 ? 32 : 1);
+    p.messages = static_cast<std::uint64_t>(std::max(1000.0, scale * 4e8 / static_cast<double>(p.size + 16) /
+                                                             static_cast<double>(p.readers)));
+    return camure::bench::run_throughput(p, prefix) ? 0 : 1;
+  }
   if (only.empty() || only == "latency") {
     camure::bench::LatencySummary s;
     ok = camure::bench::run_latency(samples, prefix, s) && ok;

@@ -71,6 +71,15 @@ struct Writer::Impl {
     sender.send();
   }
 
+  // The ring lines we are about to fill are usually cached by the readers (shared state): ask for
+  // ownership of all of them up front so the invalidations overlap instead of stalling one store
+  // at a time. Bounded to 16 KiB; the rest streams in behind the copy.
+  void prefetch_for_write(std::uint64_t pos, std::uint64_t bytes) const noexcept {
+    const RingBytes &rb = r->bytes;
+    const std::uint64_t end = pos + std::min<std::uint64_t>(bytes, 16384);
+    for (std::uint64_t p = pos & ~std::uint64_t{63}; p < end; p += 64) __builtin_prefetch(rb.base + (p & rb.mask), 1, 3);
+  }
+
   // Writes one batch of `count` records occupying `bytes` bytes; fill(pos, seq) writes them.
   // Returns the sequence number of the first record.
   template <class Fill>
@@ -113,6 +122,7 @@ struct Writer::Impl {
       // A full fence, not just release: large memcpys use non-temporal stores, which only a
       // full fence keeps behind the reserve store. Readers must see the reserve before any byte.
       std::atomic_thread_fence(std::memory_order_seq_cst);
+      prefetch_for_write(pos, bytes);
       fill(pos, seq);
       c.commit.gen.store(c.commit.gen.load(std::memory_order_relaxed) | 1u, std::memory_order_relaxed);
       std::atomic_thread_fence(std::memory_order_release);
