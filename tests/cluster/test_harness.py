@@ -245,6 +245,17 @@ class HarnessTest(clustertest.ClusterTestCase):
         self.assertEqual(c.ssh("h1", "h4", "hostname", check=True).stdout.strip(), "h4")
 
 
+    def test_stop_sshd_refuses_logins(self):
+        c = self.cluster
+        c.stop_sshd("h3")
+        try:
+            r = c.ssh("h1", "h3", "true", timeout=30)
+            self.assertEqual(r.returncode, 255)
+            self.assertIn("refused", r.stderr)
+        finally:
+            c.start_sshd("h3")
+        self.assertEqual(c.ssh("h1", "h3", "hostname", check=True).stdout.strip(), "h3")
+
     def test_forked_child_exit_keeps_cluster(self):
         import exitguard
         pid = os.fork()

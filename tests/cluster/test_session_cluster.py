@@ -98,10 +98,12 @@ class SessionCluster(clustertest.ClusterTestCase):
         """5 % loss on the bridge + 2 % dup/reorder in-process; two members share host h4."""
         self.cluster.set_loss(5)
         coord, members = self.start(300, 2000, 3000, members_per_host={"h2": 1, "h3": 1, "h4": 2})
-        for m in members:
-            self.assertEqual(m.wait(), 0, f"member on {m.host}:\n{m.output()}")
+        rcs = [m.wait() for m in members]
+        crc = coord.wait()
+        for m, rc in zip(members, rcs):
+            self.assertEqual(rc, 0, f"member on {m.host}:\n{m.output()}\ncoordinator:\n{coord.output()}")
             self.assertIsNotNone(m.wait_line(r"ok=1", 1))
-        self.assertEqual(coord.wait(), 0, coord.output())
+        self.assertEqual(crc, 0, coord.output())
         line = coord.wait_line(r"role=coordinator ok=1", 1)
         self.assertIsNotNone(line, coord.output())
         self.assertRegex(line, r"evictions=0")

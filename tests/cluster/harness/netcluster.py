@@ -68,6 +68,10 @@ class Cluster:
                  cleanup_stale=True, ssh_check=True, ssh_alive=(1, 3)):
         if not isinstance(hosts, int) or not 1 <= hosts <= 250:
             raise ValueError(f"hosts must be 1..250, not {hosts!r}")
+        if shm_size is not None and not re.fullmatch(r"[0-9]+[kKmMgG%]?", str(shm_size)):
+            raise ValueError(f"shm_size must look like 512m, 2g or 50%, not {shm_size!r}")
+        if not isinstance(mtu, int) or not 576 <= mtu <= 65535:
+            raise ValueError(f"mtu must be 576..65535, not {mtu!r}")
         self.run_id = secrets.token_hex(3)
         self.k = 1 + int(self.run_id, 16) % 254
         self._n = hosts
@@ -217,7 +221,10 @@ class Cluster:
         if self._closed or not self._started:
             return
         self._closed = True
-        self._keep_logs()
+        try:
+            self._keep_logs()
+        except OSError as exc:
+            print(f"netcluster: cannot keep logs of {self.run_id}: {exc}", file=sys.stderr)
         try:
             runs.teardown_run(self.run_id)
         finally:
@@ -328,9 +335,8 @@ class Cluster:
 
         def listening():
             if proc.poll() is not None:
-                log = os.path.join(self.run_dir, host, "sshd.log")
-                with open(log, encoding="utf-8", errors="replace") as f:
-                    raise HarnessError(f"{host}: sshd exited ({proc.returncode}): {f.read().strip()}")
+                raise HarnessError(f"{host}: sshd exited ({proc.returncode}): "
+                                   f"{self.logs(host).strip() or 'no log'}")
             return 22 in nsutil.read_listening_tcp_ports(anchor)
         poll_for(listening, 20, what=f"sshd on {host}")
 
