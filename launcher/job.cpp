@@ -85,6 +85,11 @@ void Job::on_signal(int sig) {
   case SIGCHLD: spawner_->reap(); return;
   case SIGUSR1:
   case SIGUSR2: spawner_->signal_all(sig); return; // forwarded, the job goes on
+  case SIGTSTP:                                   // Ctrl-Z: stop the ranks, then ourselves
+    spawner_->signal_all(SIGSTOP);
+    ::kill(::getpid(), SIGSTOP);
+    return;
+  case SIGCONT: spawner_->signal_all(SIGCONT); return;
   default: break;
   }
   // SIGINT, SIGTERM, SIGHUP, SIGQUIT: forward, then SIGKILL after the grace period.

@@ -7,6 +7,7 @@
 #include "launcher/output_forwarder.hpp"
 #include "launcher/program_path.hpp"
 #include "launcher/shm_cleanup.hpp"
+#include "runtime/topology/affinity.hpp"
 #include "runtime/topology/binding.hpp"
 
 #include <cerrno>
@@ -80,6 +81,34 @@ std::optional<topology::Level> bind_level(const Options &o) {
   return std::nullopt;
 }
 
+/// Mapping and binding on this host's allowed cpus. Returns 0, or camurerun's exit status after
+/// printing the reason.
+int plan_bindings(const Options &o, topology::BindingPlan &bindings) {
+  topology::BindingRequest req;
+  req.ranks = o.np;
+  req.map_by = map_level(o);
+  req.bind_to = bind_level(o);
+  req.bind_none = o.bind_to == "none";
+  req.oversubscribe = o.oversubscribe;
+  req.use_hwthreads = o.use_hwthreads;
+  std::error_code ec;
+  std::string why;
+  if (req.bind_none) {
+    // Nothing to compute: skip hwloc (start-up time) and report the inherited cpus.
+    const topology::CpuSet mine = topology::current_affinity(ec);
+    bindings.ranks.assign(o.np, topology::RankBinding{false, topology::Level::core, 0, mine});
+    return 0;
+  }
+  const topology::Topology topo = topology::load_host_topology(ec, why);
+  if (ec) {
+    if (req.bind_to) return fatal(why + "; cannot honour --bind-to " + o.bind_to);
+    bindings.ranks.resize(o.np); // no topology: run unbound
+    return 0;
+  }
+  bindings = topology::compute_bindings(topo, req, ec, why);
+  return ec ? usage_error(why) : 0;
+}
+
 std::string host_name() {
   char buf[HOST_NAME_MAX + 1] = {};
   if (::gethostname(buf, sizeof buf - 1) != 0) return "localhost";
@@ -119,25 +148,10 @@ int run(int argc, char **argv) {
     if (::access(o.wdir.c_str(), X_OK) != 0) return usage_error("--wdir: cannot enter '" + o.wdir + "'");
   }
 
-  // Mapping and binding on this host's allowed cpus.
-  topology::BindingRequest req;
-  req.ranks = o.np;
-  req.map_by = map_level(o);
-  req.bind_to = bind_level(o);
-  req.bind_none = o.bind_to == "none";
-  req.oversubscribe = o.oversubscribe;
-  req.use_hwthreads = o.use_hwthreads;
+  topology::BindingPlan bindings;
   std::error_code ec;
   std::string why;
-  topology::BindingPlan bindings;
-  topology::Topology topo = topology::load_host_topology(ec, why);
-  if (ec) {
-    if (req.bind_to) return fatal(why + "; cannot honour --bind-to " + o.bind_to);
-    bindings.ranks.resize(o.np); // no topology: run unbound
-  } else {
-    bindings = topology::compute_bindings(topo, req, ec, why);
-    if (ec) return usage_error(why);
-  }
+  if (int rc = plan_bindings(o, bindings)) return rc;
 
   OutputConfig ocfg;
   ocfg.tag = o.tag_output;
@@ -154,6 +168,8 @@ int run(int argc, char **argv) {
   spec.argv.insert(spec.argv.end(), o.args.begin(), o.args.end());
   spec.wdir = o.wdir;
   spec.stdin_rank = o.stdin_rank;
+  // A background job must not read the terminal (SIGTTIN would stop camurerun): no stdin then.
+  if (::isatty(0) && ::tcgetpgrp(0) != ::getpgrp()) spec.stdin_rank = -1;
   for (int r = 0; r < np; ++r) {
     RankSpec rs;
     rs.rank = r;
@@ -176,7 +192,7 @@ int run(int argc, char **argv) {
   if (ec) return fatal("cannot start the cleanup process: " + ec.message());
   int code = 1;
   {
-    SignalPipe signals({SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD, SIGUSR1, SIGUSR2}, ec);
+    SignalPipe signals({SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD, SIGUSR1, SIGUSR2, SIGTSTP, SIGCONT}, ec);
     if (ec) return fatal("cannot install signal handlers: " + ec.message());
     EventLoop loop;
     JobSettings js;

@@ -39,7 +39,8 @@ po::options_description make_description(Options &o, std::string &np_text, std::
     ("timeout", po::value(&timeout_text)->value_name("SECONDS"), "kill the job after SECONDS (exit status 124)")
     ("kill-grace", po::value(&grace_text)->value_name("SECONDS"),
        "time between SIGTERM and SIGKILL when the job is torn down (default 3)")
-    ("keep-going", po::bool_switch(&o.keep_going), "a failing rank does not end the job");
+    ("keep-going", po::bool_switch(&o.keep_going), "a failing rank does not end the job")
+    ("allow-run-as-root", po::bool_switch(), "accepted for mpirun compatibility (camurerun runs as root anyway)");
   // clang-format on
   return d;
 }

@@ -218,6 +218,20 @@ inline bool no_descendants_left(std::chrono::milliseconds timeout) {
   }
 }
 
+/// The state letter of /proc/<pid>/stat (R, S, T, Z, ...), or 0 if there is no such process.
+inline char process_state(pid_t pid) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
+  FILE *f = std::fopen(path, "r");
+  if (!f) return 0;
+  char buf[512] = {};
+  const std::size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+  std::fclose(f);
+  const char *close = std::strrchr(buf, ')');
+  if (n == 0 || !close || close[1] == '\0') return 0;
+  return close[2];
+}
+
 /// True if pid exists and is not a zombie.
 inline bool process_alive(pid_t pid) {
   char path[64];
