@@ -342,6 +342,28 @@ class TeardownTest(unittest.TestCase):
         poll_for(lambda: not runs.run_namespaces(rid) and not os.path.exists(runs.run_dir(rid)),
                  30, what="the reaper to remove the killed owner's run")
 
+    def test_sigterm_tears_down_before_exit(self):
+        if os.geteuid() != 0:
+            self.skipTest("needs root")
+        code = ("import sys, netcluster\n"
+                "with netcluster.Cluster(2) as c:\n"
+                "    print(c.run_id, flush=True)\n"
+                "    sys.stdin.read()\n")
+        child = subprocess.Popen([PY, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                 text=True, env=dict(os.environ, PYTHONPATH=HARNESS))
+        try:
+            rid = read_line(child, 60)
+            self.assertRegex(rid, r"^[0-9a-f]{6}$")
+            self.addCleanup(runs.teardown_run, rid)
+            child.send_signal(signal.SIGTERM)
+            self.assertEqual(child.wait(timeout=60), -signal.SIGTERM)
+        finally:
+            child.kill()
+            child.wait()
+        # The handler tore the run down before the process died (the reaper had no work).
+        self.assertEqual(runs.run_namespaces(rid), [])
+        self.assertFalse(os.path.exists(runs.run_dir(rid)))
+
     def test_cleanup_stale_spares_live_runs(self):
         with Cluster(2) as live:
             stale = Cluster(2, detached=True, cleanup_stale=False)
