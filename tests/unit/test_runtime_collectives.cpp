@@ -1,0 +1,190 @@
+// Unit tests of the host collectives with threads standing in for ranks (one mapping each):
+// barrier ordering, bcast content over every root and chunking, deadlines and broken jobs.
+#include "collectives/bcast_wire.hpp"
+#include "collectives/job_layout.hpp"
+#include "collectives/job_segment.hpp"
+#include "collectives/shm_barrier.hpp"
+#include "collectives/shm_bcast.hpp"
+#include "collectives/transport.hpp"
+#include "support/child.hpp"
+
+#include <camure/error.hpp>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <functional>
+#include <thread>
+#include <vector>
+
+using namespace camure::collectives;
+using clock_type = JobSegment::clock;
+
+namespace {
+
+// One "rank": its own mapping of the job segment, barrier and bcast.
+struct Rank {
+  JobSegment seg;
+  LocalTransport transport;
+  std::unique_ptr<ShmBarrier> barrier;
+  std::unique_ptr<ShmBcast> bcast;
+};
+
+// Runs fn(rank, Rank&) on n threads, each attached to the same job; returns after all joined.
+void run_ranks(int n, const std::function<void(int, Rank &)> &fn, std::size_t ring_bytes = 256 * 1024) {
+  const std::string prefix = camure::test::unique_name("camure-ut-rt");
+  std::vector<Rank> ranks(n);
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int r = 0; r < n; ++r) {
+    threads.emplace_back([&, r] {
+      std::error_code ec;
+      std::string detail;
+      const auto deadline = clock_type::now() + std::chrono::seconds(20);
+      Rank &me = ranks[r];
+      me.seg = JobSegment::attach(prefix, r, n, deadline, ec, detail);
+      if (ec) {
+        ADD_FAILURE() << "attach: " << detail;
+        ++failures;
+        return;
+      }
+      me.barrier = std::make_unique<ShmBarrier>(me.seg, me.transport);
+      me.bcast = ShmBcast::create(me.seg, prefix, BcastOptions{ring_bytes}, deadline, ec, detail);
+      if (ec) {
+        ADD_FAILURE() << "bcast: " << detail;
+        ++failures;
+        return;
+      }
+      ec = me.barrier->wait(deadline, detail); // everyone attached
+      if (ec) {
+        ADD_FAILURE() << "init barrier: " << detail;
+        ++failures;
+        return;
+      }
+      if (r == 0) {
+        me.seg.unlink_name();
+        me.bcast->unlink_name();
+      }
+      fn(r, me);
+    });
+  }
+  for (auto &t : threads) t.join();
+  for (auto &rk : ranks) rk.seg.leave();
+}
+
+} // namespace
+
+TEST(RuntimeLayout, JobSegmentLayoutIsPinned) {
+  EXPECT_EQ(JobLayout::control, 64u);
+  EXPECT_EQ(JobLayout::barrier, 128u);
+  EXPECT_EQ(JobLayout::bcast, 320u);
+  EXPECT_EQ(JobLayout::slots, 384u);
+  EXPECT_EQ(JobLayout::size_for(16), 384u + 16 * 64);
+  EXPECT_EQ(offsetof(RankSlot, pid), 0u);
+  EXPECT_EQ(offsetof(RankSlot, state), 4u);
+  EXPECT_EQ(offsetof(RankSlot, start_time), 8u);
+  EXPECT_EQ(offsetof(RankSlot, bcast_consumed), 16u);
+  EXPECT_EQ(offsetof(RankSlot, bcast_rearmed), 24u);
+  EXPECT_EQ(offsetof(JobControl, broken), 4u);
+  EXPECT_EQ(sizeof(BcastChunkHeader), 32u);
+}
+
+TEST(RuntimeBcastWire, ChunkingCoversEveryByteOnce) {
+  const BcastChunking c{4096, 65536};
+  for (std::uint64_t total : {1ull, 4095ull, 4096ull, 4097ull, 65536ull, 69632ull, 69633ull, 1ull << 20, 10'000'019ull}) {
+    std::uint64_t off = 0, chunks = 0;
+    while (off < total) {
+      const auto len = c.length_at(off, total);
+      ASSERT_GT(len, 0u);
+      ASSERT_LE(len, off == 0 ? 4096u : 65536u);
+      off += len;
+      ++chunks;
+    }
+    EXPECT_EQ(off, total);
+    EXPECT_EQ(chunks, total <= 4096 ? 1 : 1 + (total - 4096 + 65535) / 65536) << total;
+  }
+  EXPECT_EQ(bcast_record_bytes(0), 48u);
+  EXPECT_EQ(bcast_record_bytes(1), 56u);
+  EXPECT_EQ(bcast_record_bytes(8), 56u);
+}
+
+TEST(RuntimeBarrier, NoThreadLeavesBeforeAllEntered) {
+  constexpr int n = 4, rounds = 500;
+  std::vector<std::atomic<int>> round(n);
+  std::atomic<int> violations{0};
+  run_ranks(n, [&](int r, Rank &me) {
+    std::string detail;
+    for (int k = 1; k <= rounds; ++k) {
+      round[r].store(k);
+      ASSERT_FALSE(me.barrier->wait(clock_type::time_point::max(), detail)) << detail;
+      for (int o = 0; o < n; ++o) {
+        const int v = round[o].load();
+        if (v != k && v != k + 1) ++violations;
+      }
+    }
+  });
+  EXPECT_EQ(violations.load(), 0);
+}
+
+TEST(RuntimeBcast, EveryRootEverySizeArrivesIntact) {
+  constexpr int n = 3;
+  // A small ring (256 KiB) so that 1 MiB runs through many wraps under flow control.
+  const std::vector<std::size_t> sizes{1, 7, 4096, 4097, 40000, 1 << 20};
+  std::atomic<int> bad{0};
+  run_ranks(n, [&](int r, Rank &me) {
+    std::string detail;
+    for (std::size_t size : sizes)
+      for (int root = 0; root < n; ++root) {
+        std::vector<unsigned char> buf(size);
+        for (std::size_t i = 0; i < size; ++i)
+          buf[i] = r == root ? static_cast<unsigned char>(i * 13 + root + size) : 0xEE;
+        auto ec = me.bcast->run(std::as_writable_bytes(std::span(buf)), root, root, clock_type::time_point::max(), detail);
+        ASSERT_FALSE(ec) << detail;
+        for (std::size_t i = 0; i < size; ++i)
+          if (buf[i] != static_cast<unsigned char>(i * 13 + root + size)) {
+            ++bad;
+            break;
+          }
+      }
+  });
+  EXPECT_EQ(bad.load(), 0);
+}
+
+TEST(RuntimeBcast, SizeMismatchIsAnErrorNotWrongData) {
+  constexpr int n = 2;
+  std::vector<std::error_code> result(n);
+  run_ranks(n, [&](int r, Rank &me) {
+    std::string detail;
+    std::vector<std::byte> buf(r == 0 ? 100 : 60);
+    result[r] = me.bcast->run(buf, 0, 0, clock_type::now() + std::chrono::seconds(5), detail);
+  });
+  EXPECT_FALSE(result[0]);
+  EXPECT_EQ(result[1], camure::errc::invalid_argument);
+}
+
+TEST(RuntimeBarrier, MissingRankTimesOutAndBreaksTheJob) {
+  constexpr int n = 3;
+  std::vector<std::error_code> result(n);
+  run_ranks(n, [&](int r, Rank &me) {
+    std::string detail;
+    if (r == 2) return; // never arrives
+    result[r] = me.barrier->wait(clock_type::now() + std::chrono::milliseconds(300), detail);
+  });
+  for (int r = 0; r < 2; ++r) EXPECT_EQ(result[r], camure::errc::timeout) << r;
+}
+
+TEST(RuntimeBarrier, BrokenJobFailsFastEverywhere) {
+  constexpr int n = 2;
+  std::vector<std::error_code> result(n);
+  run_ranks(n, [&](int r, Rank &me) {
+    std::string detail;
+    if (r == 1) {
+      me.seg.mark_broken(camure::errc::peer_lost, 5);
+      return;
+    }
+    const auto t0 = clock_type::now();
+    result[r] = me.barrier->wait(clock_type::time_point::max(), detail);
+    EXPECT_LT(clock_type::now() - t0, std::chrono::seconds(5));
+  });
+  EXPECT_EQ(result[0], camure::errc::peer_lost);
+}
