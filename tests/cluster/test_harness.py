@@ -238,12 +238,23 @@ class HarnessTest(clustertest.ClusterTestCase):
     def test_kill_all_spares_harness(self):
         c = self.cluster
         p = c.popen("h4", ["sleep", "400"])
-        poll_for(lambda: p.pid in c.pids("h4") and nsutil.proc_cmdline(p.pid) == "sleep 400", 10)
+        poll_for(lambda: c.pgrep("h4", r"^sleep 400$") == [p.pid], 10, what="sleep 400 on h4")
         self.assertEqual(c.kill_all("h4", r"^sleep 400$"), [p.pid])
         self.assertEqual(p.wait(timeout=10), -signal.SIGKILL)
         self.assertEqual(c.kill_all("h4", "sleep|sshd"), [])
         self.assertEqual(c.ssh("h1", "h4", "hostname", check=True).stdout.strip(), "h4")
 
+    def test_wait_listening(self):
+        c = self.cluster
+        code = ("import socket, sys; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); "
+                "s.bind((sys.argv[1], 47703)); sys.stdin.read()")
+        p = c.popen("h2", [PY, "-c", code, c.addr("h2")], stdin=subprocess.PIPE)
+        c.wait_listening("h2", 47703, "udp", timeout=20)
+        with self.assertRaises(TimeoutError):
+            c.wait_listening("h3", 47703, "udp", timeout=0.3)
+        c.wait_listening("h3", 22)  # sshd
+        p.kill()
+        p.wait()
 
     def test_stop_sshd_refuses_logins(self):
         c = self.cluster

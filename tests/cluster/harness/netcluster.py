@@ -415,6 +415,17 @@ class Cluster:
         """{pid: command line} of every process in the host."""
         return {p: nsutil.proc_cmdline(p) for p in self.pids(host)}
 
+    def pgrep(self, host, pattern):
+        """PIDs of the host's processes whose command line matches regex pattern."""
+        rx = re.compile(pattern)
+        return sorted(p for p, cl in self.processes(host).items() if rx.search(cl))
+
+    def wait_listening(self, host, port, proto="tcp", timeout=30):
+        """Waits until something in host listens on TCP port (or has bound UDP port)."""
+        anchor, _ = self._anchors[self._check_host(host)]
+        poll_for(lambda: port in nsutil.read_listening_ports(anchor, proto), timeout,
+                 what=f"{proto} port {port} on {host}")
+
     def kill_all(self, host, pattern, sig=signal.SIGKILL):
         """Sends sig to the host's processes whose command line matches regex pattern.
 

@@ -131,20 +131,28 @@ def netns_delete(name):
         raise HarnessError(f"ip netns delete {name}: {res.stderr.strip()}")
 
 
-def read_listening_tcp_ports(pid):
-    """TCP ports in LISTEN state in the network namespace of pid (IPv4 and IPv6)."""
+def read_listening_ports(pid, proto="tcp"):
+    """Ports bound in the network namespace of pid: TCP in LISTEN state, or bound UDP sockets
+    (IPv4 and IPv6)."""
+    if proto not in ("tcp", "udp"):
+        raise ValueError(f"proto must be tcp or udp, not {proto!r}")
     ports = set()
-    for table in ("tcp", "tcp6"):
+    for table in (proto, proto + "6"):
         try:
             with open(f"/proc/{pid}/net/{table}", encoding="ascii") as f:
                 next(f)
                 for line in f:
                     cols = line.split()
-                    if len(cols) > 3 and cols[3] == "0A":
+                    if len(cols) > 3 and (proto == "udp" or cols[3] == "0A"):
                         ports.add(int(cols[1].rsplit(":", 1)[1], 16))
         except (OSError, StopIteration):
             continue
     return ports
+
+
+def read_listening_tcp_ports(pid):
+    """TCP ports in LISTEN state in the network namespace of pid (IPv4 and IPv6)."""
+    return read_listening_ports(pid, "tcp")
 
 
 def read_line(pipe, timeout):
