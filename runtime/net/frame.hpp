@@ -59,8 +59,9 @@ enum class FrameType : std::uint8_t {
   nak = 13,        ///< receiver -> sender: aux = sender id, payload = ranges (u64 first, u32 count, u32 0)
   ack = 14,        ///< receiver -> sender: aux = sender id, seq = next expected sequence
   status = 15,     ///< sender -> multicast: seq = next sequence, payload = starts (u32 id, u32 0, u64 seq)
+  close = 16,      ///< coordinator -> multicast: session ends; payload = (u32 group, u32 0, u64 released rounds)
 };
-inline constexpr std::uint8_t kMaxFrameType = 15;
+inline constexpr std::uint8_t kMaxFrameType = 16;
 
 /// Chunks inside a DATA payload: 8-byte header | bytes. Messages are split into chunks;
 /// many small messages pack into one datagram.

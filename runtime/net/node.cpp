@@ -37,6 +37,7 @@ std::shared_ptr<Node> Node::create(const Params &p, std::error_code &ec) {
                                                    : Transport::open_member(p.coordinator, o, ec);
   if (!n->transport_) return nullptr;
   n->local_ = n->transport_->local_endpoint();
+  n->rto_ = o.retransmit_interval;
 
   net::CoreConfig cc;
   cc.role = p.role;
@@ -101,9 +102,21 @@ Node::~Node() { shutdown(); }
 
 void Node::shutdown() {
   if (stopped_.exchange(true)) return;
+  if (core_ && core_->role() == net::Role::coordinator && thread_.joinable()) {
+    // Linger briefly: announce CLOSE and keep answering ARRIVE retransmits of members whose
+    // last RELEASE was lost, so a final barrier does not end in coordinator_lost for them.
+    std::unique_lock<std::mutex> lk(mu_);
+    const auto end = Clock::now() + std::min<Clock::duration>(std::chrono::milliseconds(100), 20 * rto_);
+    core_->announce_close(now());
+    while (Clock::now() < end) cv_.wait_until(lk, end);
+    core_->announce_close(now());
+  }
   {
     std::lock_guard<std::mutex> lk(mu_);
-    if (core_) core_->leave(now()); // members say goodbye; state becomes closed
+    if (core_) {
+      core_->leave(now()); // members say goodbye
+      core_->close();
+    }
     closed_ = true;
     cv_.notify_all();
   }

@@ -82,6 +82,7 @@ private:
   bool closed_ = false;
   std::set<net::GroupId> writers_;
   Endpoint local_;
+  Clock::duration rto_{std::chrono::milliseconds(1)};
   Clock::time_point t0_ = Clock::now();
 };
 

@@ -114,7 +114,15 @@ void BarrierGroup::wait(Duration timeout, std::error_code &ec) {
   ec.clear();
   if (!node_) return void(ec = closed());
   const auto round = node_->with_core([&](net::SessionCore &c) { return c.barrier_arrive(id_, node_->now()); });
-  ec = node_->wait([&](net::SessionCore &c) { return c.barrier_released(id_, round); }, deadline_of(timeout));
+  bool ended = false;
+  ec = node_->wait(
+      [&](net::SessionCore &c) {
+        if (c.barrier_released(id_, round)) return true;
+        ended = c.group_closed(id_);
+        return ended;
+      },
+      deadline_of(timeout));
+  if (!ec && ended) ec = make_error_code(errc::closed);
 }
 void BarrierGroup::wait(Duration timeout) {
   std::error_code ec;
@@ -214,7 +222,14 @@ Message BroadcastGroup::recv(Duration timeout, std::error_code &ec) {
     return m;
   }
   net::CoreMessage cm;
-  ec = node_->wait([&](net::SessionCore &c) { return c.bcast_pop(id_, cm); }, deadline_of(timeout));
+  bool got = false;
+  ec = node_->wait(
+      [&](net::SessionCore &c) {
+        got = c.bcast_pop(id_, cm);
+        return got || c.group_closed(id_);
+      },
+      deadline_of(timeout));
+  if (!ec && !got) ec = make_error_code(errc::closed);
   if (ec) return m;
   m.impl_ = std::make_unique<Message::Impl>();
   m.sender_ = cm.sender;

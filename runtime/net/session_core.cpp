@@ -227,6 +227,9 @@ void SessionCore::on_member_frame(const Frame &f, const PeerAddr &, Nanos now) {
     if (it != groups_.end() && it->second.bm) it->second.bm->on_release(f.h.seq);
     return;
   }
+  case FrameType::close:
+    apply_close(f);
+    return;
   default:
     return;
   }
@@ -270,6 +273,40 @@ void SessionCore::leave(Nanos) {
     send(&cfg_.coordinator_addr, FrameType::leave, 0, 0, 0); // one loss should not cost a timeout
   }
   state_ = NodeState::closed;
+}
+
+void SessionCore::send_close(const std::vector<std::pair<GroupId, std::uint64_t>> &groups, bool group_only) {
+  std::vector<std::uint8_t> payload;
+  for (const auto &[gid, released_until] : groups) {
+    std::uint8_t e[16];
+    put_u32(e, gid);
+    put_u32(e + 4, 0);
+    put_u64(e + 8, released_until);
+    payload.insert(payload.end(), e, e + 16);
+    if (payload.size() >= 16 * 64) break;
+  }
+  send(nullptr, FrameType::close, 0, group_only ? 1 : 0, 0, payload);
+}
+
+void SessionCore::apply_close(const Frame &f) {
+  if (f.payload.size() % 16 != 0) return drops_.add(DropReason::malformed_payload);
+  // Complete the barriers the coordinator released (a lost RELEASE must not fail the last round).
+  for (std::size_t i = 0; i < f.payload.size(); i += 16) {
+    auto it = groups_.find(get_u32(f.payload.data() + i));
+    if (it == groups_.end()) continue;
+    const std::uint64_t released_until = get_u64(f.payload.data() + i + 8);
+    if (it->second.bm && released_until != 0) it->second.bm->on_release(released_until - 1);
+    it->second.closed = true;
+  }
+  if (f.h.aux == 0) state_ = NodeState::closed; // the whole session ends
+}
+
+void SessionCore::announce_close(Nanos) {
+  if (cfg_.role != Role::coordinator || state_ == NodeState::closed) return;
+  std::vector<std::pair<GroupId, std::uint64_t>> groups(retired_barriers_.begin(), retired_barriers_.end());
+  for (const auto &[gid, g] : groups_)
+    if (g.bc) groups.emplace_back(gid, g.bc->current_round());
+  send_close(groups, false);
 }
 
 void SessionCore::tick(Nanos now) {

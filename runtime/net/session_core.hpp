@@ -76,11 +76,15 @@ public:
   void start_join(Nanos now);   ///< member: send JOIN (retried by tick) until JOIN_ACK
   void leave(Nanos now);        ///< member: tell the coordinator, then state closed
   void close() noexcept { state_ = NodeState::closed; }
+  /// Coordinator: multicasts CLOSE (with every barrier group's released rounds, so a member
+  /// whose last RELEASE was lost still completes its barrier). Call before a short linger.
+  void announce_close(Nanos now);
 
   std::error_code create_group(GroupId g, GroupKind k, Nanos now); ///< coordinator
   std::error_code join_group(GroupId g, GroupKind k, Nanos now);   ///< member: retried until WELCOME
   void leave_group(GroupId g, Nanos now);
   bool group_ready(GroupId g) const;
+  bool group_closed(GroupId g) const; ///< member: the coordinator ended the group (or the session)
   std::size_t pending(GroupId g) const;       ///< coordinator: members asking to join g
   std::size_t accept(GroupId g, Nanos now);   ///< coordinator: admit every pending member
   std::size_t members(GroupId g) const;       ///< members in g's view, excluding the coordinator
@@ -101,6 +105,7 @@ private:
   struct Group {
     GroupKind kind = GroupKind::barrier;
     bool ready = false;
+    bool closed = false; ///< member: the coordinator ended this group
     Nanos last_join_tx = 0;
     std::uint64_t view_no = 0;
     std::vector<MemberId> view; ///< sorted; includes the coordinator
@@ -144,6 +149,9 @@ private:
   std::map<MemberId, MemberInfo> members_;
   std::map<std::uint64_t, MemberId> by_nonce_;
   std::map<MemberId, Nanos> evicted_; ///< recently evicted ids -> last EVICTED reply
+  std::map<GroupId, std::uint64_t> retired_barriers_; ///< ended barrier groups -> rounds released
+  void send_close(const std::vector<std::pair<GroupId, std::uint64_t>> &groups, bool group_only);
+  void apply_close(const Frame &f);
   MemberId next_id_ = 1;
   // member
   std::vector<std::uint8_t> multicast_info_;

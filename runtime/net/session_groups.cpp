@@ -69,7 +69,17 @@ void SessionCore::leave_group(GroupId gid, Nanos now) {
     return;
   }
   (void)now;
-  groups_.erase(it); // coordinator: members' GROUP_JOINs for it are ignored from now on
+  // Coordinator: the group ends. Members learn it (with the rounds released, so their last
+  // barrier completes even if its RELEASE was lost); late ARRIVE retransmits still get answers.
+  if (it->second.bc) retired_barriers_[gid] = it->second.bc->current_round();
+  std::vector<std::pair<GroupId, std::uint64_t>> closing = {{gid, it->second.bc ? it->second.bc->current_round() : 0}};
+  send_close(closing, true);
+  groups_.erase(it);
+}
+
+bool SessionCore::group_closed(GroupId gid) const {
+  auto it = groups_.find(gid);
+  return it != groups_.end() && it->second.closed;
 }
 
 bool SessionCore::group_ready(GroupId gid) const {
@@ -153,6 +163,13 @@ ReceiverStream &SessionCore::receiver(GroupId gid, Group &g, MemberId sender) {
 
 void SessionCore::on_group_frame(const Frame &f, const PeerAddr &from, const Buffer &dg, Nanos now) {
   auto it = groups_.find(f.h.group);
+  if (it == groups_.end() && f.h.type == FrameType::arrive && cfg_.role == Role::coordinator) {
+    // An admitted member still retrying the last round of a group that ended: answer it.
+    auto r = retired_barriers_.find(f.h.group);
+    if (r != retired_barriers_.end() && r->second != 0 && seq_lt(f.h.seq, r->second))
+      send(&from, FrameType::release, f.h.group, 0, r->second - 1);
+    return;
+  }
   if (it == groups_.end() || !it->second.ready) return;
   Group &g = it->second;
   if (!g.in_view(f.h.sender)) return drops_.add(DropReason::unknown_sender); // strangers get nothing from us

@@ -335,3 +335,35 @@ TEST(NetSessionCore, StrangersCannotTriggerRepairs) {
   EXPECT_GE(net.node(0).drops().get(DropReason::unknown_sender), 1u);
   EXPECT_GE(net.node(0).drops().get(DropReason::auth_failed), 1u);
 }
+
+TEST(NetSessionCore, GroupEndCompletesABarrierWhoseReleaseWasLost) {
+  FakeNetwork net;
+  start(net, 2);
+  form_group(net, GroupKind::barrier);
+  const auto r1 = net.node(1).barrier_arrive(kG, net.now());
+  const auto r2 = net.node(2).barrier_arrive(kG, net.now());
+  net.step(); // the arrivals reach the coordinator
+  net.mute(0);
+  const auto r0 = net.node(0).barrier_arrive(kG, net.now());
+  ASSERT_TRUE(net.node(0).barrier_released(kG, r0)); // released, but its RELEASE is lost
+  net.mute(0, false);
+  net.node(0).leave_group(kG, net.now()); // the coordinator ends the group right away
+  ASSERT_TRUE(net.run_until([&] { return net.node(1).barrier_released(kG, r1) && net.node(2).barrier_released(kG, r2); },
+                            5'000'000));
+  EXPECT_TRUE(net.node(1).group_closed(kG));
+}
+
+TEST(NetSessionCore, SessionCloseCompletesTheLastBarrierAndClosesMembers) {
+  FakeNetwork net;
+  start(net, 1);
+  form_group(net, GroupKind::barrier);
+  const auto r1 = net.node(1).barrier_arrive(kG, net.now());
+  net.step();
+  net.mute(0);
+  net.node(0).barrier_arrive(kG, net.now());
+  net.mute(0, false);
+  net.node(0).announce_close(net.now());
+  net.step();
+  EXPECT_TRUE(net.node(1).barrier_released(kG, r1));
+  EXPECT_EQ(net.node(1).state(), NodeState::closed);
+}
