@@ -47,6 +47,7 @@ inline void word_store(std::byte *p, std::uint64_t v) noexcept {
 // Contiguous copy from the ring (no wrap); src is 8-aligned.
 __attribute__((no_sanitize("thread"))) inline void load_span(std::byte *dst, const std::byte *src,
                                                              std::uint64_t n) noexcept {
+  if (n == 0) return; // memcpy with a null pointer is undefined even for 0 bytes
   if constexpr (kWordCopies) {
     std::uint64_t i = 0;
     for (; i + 8 <= n; i += 8) {
@@ -65,6 +66,7 @@ __attribute__((no_sanitize("thread"))) inline void load_span(std::byte *dst, con
 // Contiguous copy into the ring (no wrap). dst is 8-aligned in word mode, and the trailing
 // partial word may be padded with zero (the record's padding bytes).
 inline void store_span(std::byte *dst, const std::byte *src, std::uint64_t n) noexcept {
+  if (n == 0) return; // empty messages may come with a null data pointer
   if constexpr (kWordCopies) {
     std::uint64_t i = 0;
     for (; i + 8 <= n; i += 8) {

@@ -115,7 +115,9 @@ TEST_F(RingFixture, EveryWrapRemainderAndEverySizeUpTo64) {
     ASSERT_EQ(res.status, ReadStatus::ok);
     EXPECT_EQ(res.sequence, seq);
     ASSERT_EQ(res.size, len);
-    EXPECT_EQ(std::memcmp(buf.data(), msg.data(), len), 0);
+    if (len > 0) {
+      EXPECT_EQ(std::memcmp(buf.data(), msg.data(), len), 0);
+    }
     ++seq;
     pos += record_bytes(len);
   };
