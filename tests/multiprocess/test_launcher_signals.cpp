@@ -140,3 +140,18 @@ TEST(LauncherSignalsMore, SigtstpStopsTheRanksAndSigcontResumesThem) {
   EXPECT_EQ(p.finish(), 128 + SIGTERM);
   EXPECT_TRUE(camure::test::no_descendants_left(10s));
 }
+
+TEST(LauncherSignalsMore, GrandchildrenLeftBehindAreKilledAtJobEnd) {
+  camure::test::become_subreaper();
+  // Each rank leaves a background sleeper (holding the rank's stdout) and exits 0 at once.
+  CamurerunProcess p({"-n", "2", "/bin/sh", "-c", "sleep 1000 & echo bg $!"});
+  EXPECT_EQ(p.finish(30s), 0) << p.err();
+  std::vector<pid_t> bg;
+  for (const auto &l : lines_of(p.out())) {
+    int pid = 0;
+    if (std::sscanf(l.c_str(), "bg %d", &pid) == 1) bg.push_back(pid);
+  }
+  ASSERT_EQ(bg.size(), 2u) << p.out();
+  EXPECT_TRUE(camure::test::no_descendants_left(10s));
+  for (pid_t pid : bg) EXPECT_FALSE(camure::test::process_alive(pid)) << pid;
+}
