@@ -36,6 +36,7 @@ if HERE not in sys.path:
 import nsutil  # noqa: E402
 import runs  # noqa: E402
 import exitguard  # noqa: E402
+import netbuild  # noqa: E402
 import sshsetup  # noqa: E402
 from lossctl import LossControl  # noqa: E402
 from nsutil import HarnessError, poll_for  # noqa: E402
@@ -178,12 +179,7 @@ class Cluster:
         if res.returncode != 0:
             raise ClusterUnavailable(f"cannot create a network namespace: {res.stderr.strip()}")
         try:
-            # No IPv6 on the switch itself: the bridge adds no ND/MLD frames of its own.
-            self._sysctl(sw, ["net.ipv6.conf.all.disable_ipv6=1",
-                              "net.ipv6.conf.default.disable_ipv6=1"])
-            self._ip_batch(sw, ["link set lo up", "link add br0 type bridge",
-                                "link set br0 type bridge mcast_snooping 0 stp_state 0",
-                                "link set br0 up"])
+            netbuild.build_switch(sw)
             self._loss = LossControl(sw)
             self._loss.install()
         except HarnessError as exc:  # a kernel without bridge or nf_tables bridge support
@@ -191,18 +187,9 @@ class Cluster:
         sshsetup.write_run_material(self.run_dir, self.run_id,
                                     [(h, self.addr(h)) for h in self.hosts], self._ssh_alive)
         for host in self.hosts:
-            i = self.index(host)
-            ns = self.netns(host)
-            nsutil.cmd(["ip", "netns", "add", ns])
-            # Link-local IPv6 usable at once (no duplicate address detection delay).
-            self._sysctl(ns, ["net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0"])
-            self._ip_batch(ns, [
-                f"link add {IFACE} mtu {self._mtu} type veth peer name p{i} netns {sw}",
-                "link set lo up",
-                f"addr add {self.addr(host)}/24 dev {IFACE}",
-                f"link set {IFACE} up",
-                f"route add 224.0.0.0/4 dev {IFACE}"])
-            self._ip_batch(sw, [f"link set p{i} mtu {self._mtu} master br0", f"link set p{i} up"])
+            nsutil.cmd(["ip", "netns", "add", self.netns(host)])
+            netbuild.add_host_link(sw, self.netns(host), self.index(host), self.addr(host), IFACE,
+                                   self._mtu)
         for host in self.hosts:
             self._start_anchor(host)
         for host in self.hosts:
@@ -255,43 +242,10 @@ class Cluster:
                     shutil.copyfile(src, os.path.join(dest, self.run_id, f"{host}-{name}"))
 
     # --- building blocks -------------------------------------------------------------------
-    @staticmethod
-    def _sysctl(ns, settings):
-        nsutil.cmd(["nsenter", f"--net=/run/netns/{ns}", "--", "sysctl", "-q", "-w"] + settings)
-
-    @staticmethod
-    def _ip_batch(ns, lines):
-        nsutil.cmd(["ip", "-n", ns, "-batch", "-"], input_text="\n".join(lines) + "\n")
-
     def _start_anchor(self, host):
-        hd = os.path.join(self.run_dir, host)
-        size = f",size={self._shm_size}" if self._shm_size else ""
-        script = "\n".join([
-            "set -e",
-            f"mount -t tmpfs -o mode=1777{size} camure-shm /dev/shm",
-            "mount -t tmpfs -o mode=755,size=64m camure-run /run",
-            "mkdir -p /run/sshd /run/lock /run/user/0",
-            "chmod 700 /run/user/0",
-            "ln -s /dev/shm /run/shm",
-            f"mount --bind {hd}/hosts /etc/hosts",
-            f"hostname {host}",
-            "echo ready",
-            "exec sleep infinity </dev/null >/dev/null 2>&1"])
-        with open(os.path.join(hd, "anchor.log"), "wb") as log:
-            proc = subprocess.Popen(
-                ["ip", "netns", "exec", self.netns(host), "unshare", "--mount", "--uts",
-                 "--propagation", "private", "--", "sh", "-c", script],
-                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
-                start_new_session=True, cwd="/")
+        proc = netbuild.start_anchor(os.path.join(self.run_dir, host), host, self.netns(host),
+                                     self._shm_size)
         self._children.append(proc)
-        try:
-            line = nsutil.read_line(proc.stdout, 15)
-        finally:
-            proc.stdout.close()
-        if line.strip() != "ready":
-            with open(os.path.join(hd, "anchor.log"), encoding="utf-8", errors="replace") as f:
-                err = f.read().strip()
-            raise HarnessError(f"{host}: namespace set-up failed: {err or 'no output'}")
         self._anchors[host] = (proc.pid, nsutil.proc_start_time(proc.pid))
 
     def nsenter_argv(self, host):
