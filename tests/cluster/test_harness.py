@@ -129,6 +129,16 @@ class HarnessTest(clustertest.ClusterTestCase):
         self.assertFalse(os.path.exists(probe), "h1's /dev/shm leaks into the machine's")
         r = c.run("h4", ["getent", "hosts", "h2"], check=True)
         self.assertEqual(r.stdout.split()[0], c.addr("h2"))
+        # Network, mount, UTS and IPC namespaces differ between hosts and from the machine's;
+        # an ssh session is in its host's.
+        kinds = ("net", "mnt", "uts", "ipc")
+        probe_ns = " ".join(f"/proc/self/ns/{k}" for k in kinds)
+        seen = {h: c.run(h, f"readlink {probe_ns}", check=True).stdout.split() for h in c.hosts}
+        seen["root"] = [os.readlink(f"/proc/self/ns/{k}") for k in kinds]
+        for i, kind in enumerate(kinds):
+            self.assertEqual(len({v[i] for v in seen.values()}), len(seen), f"{kind}: {seen}")
+        self.assertEqual(c.ssh("h1", "h3", f"readlink {probe_ns}", check=True).stdout.split(),
+                         seen["h3"])
 
     def test_multicast_reaches_every_host(self):
         c = self.cluster

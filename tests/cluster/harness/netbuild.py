@@ -3,8 +3,8 @@
 The switch is a network namespace holding bridge br0 (multicast snooping off, so multicast
 floods to every port; STP off, so a port forwards as soon as it is up). A host is a network
 namespace whose eth0 is one end of a veth pair; the other end, p<i>, is a port of br0. The
-host's anchor process holds its private mount and UTS namespaces (own /dev/shm, /run,
-/etc/hosts and hostname); everything else enters those with nsenter.
+host's anchor process holds its private mount, UTS and IPC namespaces (own /dev/shm, /run,
+/etc/hosts, hostname and System V IPC); everything else enters those with nsenter.
 """
 
 import os
@@ -48,7 +48,7 @@ def add_host_link(sw, ns, index, address, iface, mtu):
 
 
 def start_anchor(host_dir, host, ns, shm_size=None, timeout=15):
-    """Starts the anchor of a host: in netns ns, new mount + UTS namespaces with a fresh tmpfs
+    """Starts the anchor of a host: in netns ns, new mount, UTS and IPC namespaces, a fresh tmpfs
     on /dev/shm (size shm_size if given) and /run, host_dir/hosts bound on /etc/hosts, and
     hostname host. Returns its Popen once it is ready (HarnessError with its log otherwise)."""
     size = f",size={shm_size}" if shm_size else ""
@@ -66,8 +66,8 @@ def start_anchor(host_dir, host, ns, shm_size=None, timeout=15):
     log_path = os.path.join(host_dir, "anchor.log")
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            ["ip", "netns", "exec", ns, "unshare", "--mount", "--uts", "--propagation", "private",
-             "--", "sh", "-c", script],
+            ["ip", "netns", "exec", ns, "unshare", "--mount", "--uts", "--ipc",
+             "--propagation", "private", "--", "sh", "-c", script],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
             start_new_session=True, cwd="/")
     try:

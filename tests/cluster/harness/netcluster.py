@@ -8,7 +8,7 @@
 
 Each host hN is a network namespace with `eth0` = 10.77.K.N/24 (K chosen per run) plugged
 into bridge br0 of a switch namespace (multicast snooping off, so multicast floods), a route
-224.0.0.0/4 via eth0, and an anchor process holding a private mount + UTS namespace with its
+224.0.0.0/4 via eth0, and an anchor process holding private mount, UTS and IPC namespaces with its
 own /dev/shm, /run, /etc/hosts (h1..hN) and hostname. sshd and every command the harness
 starts run inside both; sessions that sshd opens inherit them. Nothing in the root
 namespace's network or ssh configuration is touched. See tests/cluster/README.md.
@@ -249,7 +249,7 @@ class Cluster:
         self._anchors[host] = (proc.pid, nsutil.proc_start_time(proc.pid))
 
     def nsenter_argv(self, host):
-        """Command prefix that enters the host's network, mount and UTS namespaces."""
+        """Command prefix that enters the host's network, mount, UTS and IPC namespaces."""
         pid, start = self._anchors[self._check_host(host)]
         if not nsutil.proc_alive(pid, start):
             raise HarnessError(f"{host}: anchor process {pid} is gone")
@@ -257,7 +257,7 @@ class Cluster:
             cwd = os.getcwd()
         except FileNotFoundError:
             cwd = "/"
-        return ["nsenter", "-t", str(pid), "-n", "-m", "-u", f"--wd={cwd}", "--"]
+        return ["nsenter", "-t", str(pid), "-n", "-m", "-u", "-i", f"--wd={cwd}", "--"]
 
     def _check_host(self, host):
         self.index(host)
