@@ -12,6 +12,9 @@
 // bumps seq, which makes the futex_wait return (value changed) or wakes it.
 #pragma once
 
+#include <camure/error.hpp>
+
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -68,9 +71,14 @@ std::error_code wait_until(WaitCell &cell, Ready &&ready, std::chrono::steady_cl
   if (ready()) return {};
   // Spin phase, bounded in time, skipped when oversubscribed.
   const auto budget = spin_budget(cell, policy);
+  // steady_clock is CLOCK_MONOTONIC, the clock of detail::now_ns(): the spin never outlasts the deadline.
+  const auto deadline_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline.time_since_epoch()).count();
+  const std::uint64_t now = detail::now_ns();
+  if (deadline_ns <= 0 || static_cast<std::uint64_t>(deadline_ns) <= now) return make_error_code(errc::timeout);
   if (budget.count() > 0) {
     cell.spinners.fetch_add(1, std::memory_order_relaxed);
-    const std::uint64_t until = detail::now_ns() + static_cast<std::uint64_t>(budget.count());
+    const std::uint64_t until = std::min(now + static_cast<std::uint64_t>(budget.count()),
+                                         static_cast<std::uint64_t>(deadline_ns));
     bool ok = false;
     for (unsigned i = 1;; ++i) {
       if (ready()) {
