@@ -8,9 +8,9 @@
 
 Each host hN is a network namespace with `eth0` = 10.77.K.N/24 (K chosen per run) plugged
 into bridge br0 of a switch namespace (multicast snooping off, so multicast floods), a route
-224.0.0.0/4 via eth0, and an anchor process holding private mount, UTS and IPC namespaces with its
-own /dev/shm, /run, /etc/hosts (h1..hN) and hostname. sshd and every command the harness
-starts run inside both; sessions that sshd opens inherit them. Nothing in the root
+224.0.0.0/4 via eth0, and an anchor process holding private mount, UTS and IPC namespaces
+with its own /dev/shm, /run, /etc/hosts (h1..hN) and hostname. sshd and every command the
+harness starts run inside all of them; sessions that sshd opens inherit them. Nothing in the root
 namespace's network or ssh configuration is touched. See tests/cluster/README.md.
 
 CLI (for manual use and benchmark scripts):
