@@ -122,7 +122,8 @@ void Node::shutdown() {
   }
   if (transport_) transport_->stop();
   if (thread_.joinable()) thread_.join();
-  transport_.reset(); // closes the sockets
+  std::lock_guard<std::mutex> lk(mu_); // app threads may be reading the sockets inline
+  transport_.reset();                   // closes the sockets
 }
 
 net::Nanos Node::now() const {
@@ -152,6 +153,9 @@ bool Node::wait_step(std::unique_lock<std::mutex> &lk, Clock::time_point deadlin
   if (spins == 0) spin_start = now_tp;
   if (now_tp - spin_start < kSpin) {
     ++spins;
+    // While spinning, read the sockets ourselves: the answer (a RELEASE, an ACK) is then
+    // handled without waking the progress thread first — one context switch less per hop.
+    if (!stopped_.load(std::memory_order_relaxed)) receive_locked();
     lk.unlock();
     std::this_thread::yield();
     lk.lock();
@@ -170,8 +174,9 @@ void Node::notify_locked() {
 
 void Node::request_flush() {
   if (flush_requested_.exchange(true)) return;
-  if (stopped_.load()) return;
   const auto seen = writes_.load(std::memory_order_relaxed);
+  std::lock_guard<std::mutex> lk(mu_);
+  if (stopped_.load() || !transport_) return;
   transport_->post([this, seen] { flush_when_idle(seen, 0); });
 }
 
@@ -190,13 +195,17 @@ void Node::flush_when_idle(std::uint64_t seen, int rounds) {
   notify_locked();
 }
 
-void Node::on_datagrams_ready() {
-  std::lock_guard<std::mutex> lk(mu_);
+void Node::receive_locked() {
   const net::Nanos t = now();
   transport_->drain([&](const net::PeerAddr &from, std::span<const std::uint8_t> d) {
     auto buf = std::make_shared<const std::vector<std::uint8_t>>(d.begin(), d.end());
     core_->on_datagram(from, buf, t);
   });
+}
+
+void Node::on_datagrams_ready() {
+  std::lock_guard<std::mutex> lk(mu_);
+  receive_locked();
   notify_locked();
 }
 

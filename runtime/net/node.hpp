@@ -66,6 +66,7 @@ private:
   Node() = default;
   std::error_code state_error_locked() const;
   void notify_locked();
+  void receive_locked(); ///< drains both sockets into the core (mu_ held)
   bool wait_step(std::unique_lock<std::mutex> &lk, Clock::time_point deadline, unsigned &spins);
 
   mutable std::mutex mu_;
