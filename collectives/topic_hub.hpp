@@ -20,8 +20,8 @@ struct SubscriptionState;
 namespace camure::collectives {
 
 /// The rank's gateway to the host's topic bus. Polling subscriptions are read by the caller's
-/// thread (receive with a timeout); callback subscriptions are served by one delivery thread,
-/// started with the first of them, so callbacks never run concurrently.
+/// thread (receive with a timeout); each callback subscription has its own delivery thread
+/// (camure::topic::Subscription), stopped and joined when it is closed.
 class TopicHub {
 public:
   static std::unique_ptr<TopicHub> create(const std::string &prefix, int local_size,
@@ -31,7 +31,7 @@ public:
 
   /// Removes the bus's names from /dev/shm (mappings stay valid).
   void unlink_names() noexcept;
-  /// Closes every subscription and stops the delivery thread. Idempotent.
+  /// Closes every subscription (joining their delivery threads). Idempotent.
   void shutdown() noexcept;
 
   std::error_code publish(std::string_view topic, std::span<const std::byte> data, bool to_descendants,

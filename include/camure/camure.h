@@ -153,10 +153,11 @@ CAMURE_C_API const char *camure_last_error_detail(void);
 typedef struct camure_subscription camure_subscription;
 
 /**
- * Called for each message of a callback subscription, on camure's delivery thread (one
- * thread for all callback subscriptions of the rank, so callbacks never run concurrently).
- * `topic` and `data` are valid only during the call. `lost` is the number of messages this
- * subscription lost just before this one (0 normally).
+ * Called for each message of a callback subscription, on that subscription's delivery thread
+ * (one per callback subscription: callbacks of one subscription never run concurrently, those
+ * of different subscriptions may). `topic` and `data` are valid only during the call. `lost` is
+ * the number of ring messages this subscription lost (overrun) just before this one, 0
+ * normally. Do not unsubscribe a subscription from inside its own callback.
  */
 typedef void (*camure_topic_callback)(const char *topic, const void *data, size_t bytes,
                                       unsigned long long lost, void *user);
@@ -179,7 +180,7 @@ CAMURE_C_API int camure_publish(const char *topic, const void *data, size_t byte
 CAMURE_C_API int camure_subscribe(const char *topic, unsigned flags, camure_subscription **out);
 
 /**
- * Subscribes to `topic` with a callback run on camure's delivery thread.
+ * Subscribes to `topic` with a callback run on the subscription's own delivery thread.
  * @return 0 or a negative code.
  */
 CAMURE_C_API int camure_subscribe_callback(const char *topic, unsigned flags,

@@ -30,8 +30,9 @@ struct Message {
   std::uint64_t lost = 0;      ///< messages this subscription lost just before this one
 };
 
-/// Called for each message of a callback subscription on camure's delivery thread (one per
-/// rank; callbacks never run concurrently). The message is valid only during the call.
+/// Called for each message of a callback subscription on that subscription's delivery thread
+/// (callbacks of one subscription never run concurrently). The message is valid only during the
+/// call. Do not close a subscription from inside its own callback.
 using TopicCallback = std::function<void(const Message &)>;
 
 /// An open topic subscription. Move-only; closed by close() or the destructor.
@@ -144,7 +145,7 @@ public:
   Subscription subscribe(std::string_view topic, bool with_descendants = false);
   Subscription subscribe(std::string_view topic, bool with_descendants, std::error_code &ec) noexcept;
 
-  /// Subscribes with a callback run on camure's delivery thread.
+  /// Subscribes with a callback run on the subscription's own delivery thread.
   Subscription subscribe(std::string_view topic, bool with_descendants, TopicCallback callback);
   Subscription subscribe(std::string_view topic, bool with_descendants, TopicCallback callback,
                          std::error_code &ec) noexcept;
