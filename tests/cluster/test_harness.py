@@ -277,6 +277,23 @@ class HarnessTest(clustertest.ClusterTestCase):
             c.start_sshd("h3")
         self.assertEqual(c.ssh("h1", "h3", "hostname", check=True).stdout.strip(), "h3")
 
+    def test_reset_faults_undoes_everything(self):
+        c = self.cluster
+        d = os.path.join(c.run_dir, "resetdir")
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, "f"), "w", encoding="ascii") as f:
+            f.write("x")
+        c.set_loss(100)
+        c.cut_link("h2")
+        c.cut_ssh("h3")
+        c.stop_sshd("h4")
+        c.hide_path("h1", d)
+        c.reset_faults()
+        self.assertEqual(c.dropped(), 0)
+        self.assertTrue(c.run("h1", ["test", "-e", os.path.join(d, "f")]).returncode == 0)
+        for h in c.hosts:
+            self.assertEqual(c.ssh("h1", h, "hostname", timeout=30).stdout.strip(), h)
+
     def test_forked_child_exit_keeps_cluster(self):
         import exitguard
         pid = os.fork()

@@ -25,7 +25,8 @@ __all__ = ["ClusterTestCase", "main", "poll_for", "build_dir", "find_binary"]
 
 
 class ClusterTestCase(unittest.TestCase):
-    """Builds one Cluster(HOSTS) for the whole class (skips the class if impossible)."""
+    """Builds one Cluster(HOSTS) for the whole class (skips the class if impossible) and undoes
+    every fault (loss, cuts, stopped sshd, hidden paths) before each test."""
 
     HOSTS = 4
     cluster = None
@@ -36,6 +37,10 @@ class ClusterTestCase(unittest.TestCase):
         cls.cluster = Cluster(cls.HOSTS)
         cls.addClassCleanup(cls.cluster.close)
         cls.cluster.start()
+
+    def setUp(self):
+        super().setUp()
+        self.cluster.reset_faults()
 
 
 def build_dir():

@@ -76,6 +76,10 @@ class LossControl:
     def clear(self):
         self._nft(f"flush chain bridge {TABLE} {CHAIN}\n")
 
+    def clear_blocks(self):
+        """Removes every TCP port cut."""
+        self._nft(f"flush chain bridge {TABLE} {BLOCK}\n")
+
     def dropped(self):
         """Frames the current loss rules dropped so far."""
         res = cmd(self._prefix + ["nft", "-j", "list", "chain", "bridge", TABLE, CHAIN])

@@ -432,6 +432,32 @@ class Cluster:
     def unhide_path(self, host, directory):
         self.run(host, ["umount", os.path.abspath(directory)], check=True)
 
+    def _hidden_paths(self, host):
+        anchor, _ = self._anchors[host]
+        paths = []
+        with open(f"/proc/{anchor}/mountinfo", encoding="utf-8") as f:
+            for line in f:
+                before, _, after = line.partition(" - ")
+                if after.split()[1:2] == ["camure-hidden"]:
+                    paths.append(before.split()[4])
+        return paths
+
+    def reset_faults(self):
+        """Undoes every fault: loss, link and ssh cuts, stopped sshds, hidden paths.
+
+        ClusterTestCase calls it before each test so tests sharing a cluster stay independent.
+        """
+        self._loss.clear()
+        self._loss.clear_blocks()
+        netbuild.ip_batch(self.switch_ns, [f"link set p{self.index(h)} up" for h in self.hosts])
+        for host in self.hosts:
+            for path in reversed(self._hidden_paths(host)):
+                self.run(host, ["umount", path], check=True)
+            sshd = self._sshd.get(host)
+            pid = sshd if isinstance(sshd, int) else getattr(sshd, "pid", None)
+            if pid is None or not nsutil.proc_alive(pid):
+                self.start_sshd(host)
+
     # --- files for launchers ---------------------------------------------------------------
     def write_hostfile(self, path=None, slots=1, style="openmpi", hosts=None):
         """Writes a host file (Open MPI `hN slots=S` or MPICH `hN:S`); returns its path.
