@@ -38,6 +38,7 @@ import runs  # noqa: E402
 import exitguard  # noqa: E402
 import netbuild  # noqa: E402
 import sshsetup  # noqa: E402
+from faults import Faults  # noqa: E402
 from lossctl import LossControl  # noqa: E402
 from nsutil import HarnessError, poll_for  # noqa: E402
 
@@ -62,7 +63,7 @@ def unavailable_reason():
     return None
 
 
-class Cluster:
+class Cluster(Faults):
     """N hosts in network namespaces behind one bridge, each with sshd; see module doc."""
 
     def __init__(self, hosts=4, *, shm_size=None, mtu=1500, detached=False,
@@ -392,71 +393,6 @@ class Cluster:
         rx = re.compile(pattern)
         hit = [p for p, cl in self.processes(host).items() if p not in spare and rx.search(cl)]
         return [p for p in hit if nsutil.kill_pid(p, sig)]
-
-    # --- faults ----------------------------------------------------------------------------
-    def set_loss(self, percent, host=None):
-        """Drops percent % (0..100, two decimals) of IPv4/IPv6 frames crossing the bridge;
-        only those to or from host if given. Replaces any previous loss setting."""
-        self._loss.set(percent, None if host is None else self.index(host))
-
-    def clear_loss(self):
-        self._loss.clear()
-
-    def dropped(self):
-        """Frames dropped by the loss rule since the last set_loss()."""
-        return self._loss.dropped()
-
-    def cut_link(self, host):
-        """Unplugs the host's cable at the switch: its traffic vanishes silently."""
-        nsutil.cmd(["ip", "-n", self.switch_ns, "link", "set", f"p{self.index(host)}", "down"])
-
-    def restore_link(self, host):
-        nsutil.cmd(["ip", "-n", self.switch_ns, "link", "set", f"p{self.index(host)}", "up"])
-
-    def cut_ssh(self, host):
-        """Silently drops ssh (TCP port 22, either side) to and from host; other traffic,
-        multicast included, flows on. Sessions stall and die by keepalive timeout."""
-        self._loss.block_tcp_port(self.index(host), 22)
-
-    def restore_ssh(self, host):
-        self._loss.block_tcp_port(self.index(host), 22, blocked=False)
-
-    def hide_path(self, host, directory):
-        """Makes a directory look empty on one host only (an empty tmpfs over it in the host's
-        mount namespace), e.g. so a program is missing there. Visible to ssh sessions too."""
-        if not os.path.isdir(directory):
-            raise ValueError(f"hide_path needs an existing directory, not {directory!r}")
-        self.run(host, ["mount", "-t", "tmpfs", "-o", "size=1m,mode=755", "camure-hidden",
-                        os.path.abspath(directory)], check=True)
-
-    def unhide_path(self, host, directory):
-        self.run(host, ["umount", os.path.abspath(directory)], check=True)
-
-    def _hidden_paths(self, host):
-        anchor, _ = self._anchors[host]
-        paths = []
-        with open(f"/proc/{anchor}/mountinfo", encoding="utf-8") as f:
-            for line in f:
-                before, _, after = line.partition(" - ")
-                if after.split()[1:2] == ["camure-hidden"]:
-                    paths.append(before.split()[4])
-        return paths
-
-    def reset_faults(self):
-        """Undoes every fault: loss, link and ssh cuts, stopped sshds, hidden paths.
-
-        ClusterTestCase calls it before each test so tests sharing a cluster stay independent.
-        """
-        self._loss.clear()
-        self._loss.clear_blocks()
-        netbuild.ip_batch(self.switch_ns, [f"link set p{self.index(h)} up" for h in self.hosts])
-        for host in self.hosts:
-            for path in reversed(self._hidden_paths(host)):
-                self.run(host, ["umount", path], check=True)
-            sshd = self._sshd.get(host)
-            pid = sshd if isinstance(sshd, int) else getattr(sshd, "pid", None)
-            if pid is None or not nsutil.proc_alive(pid):
-                self.start_sshd(host)
 
     # --- files for launchers ---------------------------------------------------------------
     def write_hostfile(self, path=None, slots=1, style="openmpi", hosts=None):
