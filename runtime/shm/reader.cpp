@@ -1,5 +1,6 @@
 // camure::rmp::Reader: lock-free validated reads (copy, then check the reserve mark), exact loss
 // reports on overrun, spin-then-futex blocking, optional UDP notification fd.
+#include "runtime/shm/fence.hpp"
 #include "runtime/shm/notify.hpp"
 #include "runtime/shm/ring_shared.hpp"
 
@@ -30,7 +31,7 @@ struct Reader::Impl {
   // may be torn). Must follow the copy with an acquire fence: if any copied byte came from a
   // write made after a writer's reserve store, the fence makes that reserve visible here.
   bool clobbered(std::uint64_t p) const noexcept {
-    std::atomic_thread_fence(std::memory_order_acquire);
+    shm::fence_acquire();
     return c->reserve.reserve.load(std::memory_order_relaxed) > p + rb.capacity;
   }
 

@@ -1,6 +1,7 @@
 // Shared ring operations: head pair seqlock, dead-writer repair, participant slots (OFD locks).
 #include "runtime/shm/ring_shared.hpp"
 
+#include "runtime/shm/fence.hpp"
 #include "runtime/shm/wait.hpp"
 
 #include <cerrno>
@@ -36,7 +37,7 @@ void publish_pair(CommitLine &cl, std::uint64_t commit, std::uint64_t head_seq) 
   const std::uint32_t g = cl.gen.load(std::memory_order_relaxed);
   const std::uint32_t odd = g | 1u;
   cl.gen.store(odd, std::memory_order_relaxed);
-  std::atomic_thread_fence(std::memory_order_release);
+  shm::fence_release();
   cl.head_seq.store(head_seq, std::memory_order_relaxed);
   cl.commit.store(commit, std::memory_order_release);
   cl.gen.store(odd + 1, std::memory_order_release);
@@ -118,7 +119,7 @@ HeadPair read_head(RingShared &r) noexcept {
     if ((g1 & 1u) == 0) {
       const std::uint64_t seq = cl.head_seq.load(std::memory_order_relaxed);
       const std::uint64_t commit = cl.commit.load(std::memory_order_relaxed);
-      std::atomic_thread_fence(std::memory_order_acquire);
+      shm::fence_acquire();
       if (cl.gen.load(std::memory_order_relaxed) == g1) return {commit, seq};
     }
     shm::detail::cpu_relax();

@@ -1,6 +1,7 @@
 // Adaptive waiting: spin budget from oversubscription, futex sleep and conditional wake.
 #include "runtime/shm/wait.hpp"
 
+#include "runtime/shm/fence.hpp"
 #include "runtime/shm/futex.hpp"
 
 #include <camure/error.hpp>
@@ -67,7 +68,7 @@ void set_usable_cpus_for_testing(unsigned n) noexcept { g_override.store(n, std:
 
 bool notify(WaitCell &cell) noexcept {
   // Orders the caller's publishing store before the sleepers load (see wait.hpp).
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  fence_seq_cst();
   if (cell.sleepers.load(std::memory_order_relaxed) == 0) return false;
   cell.seq.fetch_add(1, std::memory_order_seq_cst);
   futex::wake_all(cell.seq);

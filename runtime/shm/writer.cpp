@@ -1,5 +1,6 @@
 // camure::rmp::Writer: reserve -> copy -> commit under the robust writer lock, with batching,
 // pluggable backpressure (never waiting while holding the lock) and conditional wake-ups.
+#include "runtime/shm/fence.hpp"
 #include "runtime/shm/notify.hpp"
 #include "runtime/shm/ring_shared.hpp"
 
@@ -119,13 +120,13 @@ struct Writer::Impl {
       c.reserve.intent_seq = seq + count;
       c.reserve.intent_commit = pos + bytes;
       c.reserve.reserve.store(pos + bytes, std::memory_order_relaxed);
-      // A full fence, not just release: large memcpys use non-temporal stores, which only a
-      // full fence keeps behind the reserve store. Readers must see the reserve before any byte.
-      std::atomic_thread_fence(std::memory_order_seq_cst);
+      // A full fence, not just release: large memcpys use non-temporal stores, which only mfence
+      // keeps behind the reserve store. Readers must see the reserve before any byte.
+      shm::fence_streaming_stores();
       prefetch_for_write(pos, bytes);
       fill(pos, seq);
       c.commit.gen.store(c.commit.gen.load(std::memory_order_relaxed) | 1u, std::memory_order_relaxed);
-      std::atomic_thread_fence(std::memory_order_release);
+      shm::fence_release();
       c.commit.head_seq.store(seq + count, std::memory_order_relaxed);
       c.commit.commit.store(pos + bytes, std::memory_order_release);
       c.commit.gen.store(c.commit.gen.load(std::memory_order_relaxed) + 1, std::memory_order_release);
