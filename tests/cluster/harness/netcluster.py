@@ -161,7 +161,10 @@ class Cluster(Faults):
             raise ClusterUnavailable(reason)
         self._started = True
         if self._cleanup_stale:
-            runs.cleanup_stale()
+            try:
+                runs.cleanup_stale()
+            except HarnessError as exc:  # leftovers of others never stop this run
+                print(f"netcluster: warning: {exc}", file=sys.stderr)
         os.mkdir(self.run_dir, 0o700)
         if not self._detached:  # a detached run outlives this process on purpose
             exitguard.register(self)

@@ -121,11 +121,16 @@ def cleanup_stale():
 
     Only names with the harness's own prefix are looked at; live parallel runs are kept.
     """
-    removed = []
+    removed, errors = [], []
     for rid in known_runs():
         if not run_alive(rid):
-            teardown_run(rid)
-            removed.append(rid)
+            try:
+                teardown_run(rid)
+                removed.append(rid)
+            except nsutil.HarnessError as exc:
+                errors.append(f"{rid}: {exc}")
+    if errors:
+        raise nsutil.HarnessError("stale runs not removed: " + "; ".join(errors))
     return removed
 
 
