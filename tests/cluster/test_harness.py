@@ -339,8 +339,15 @@ class TeardownTest(unittest.TestCase):
                     c.popen(h, ["sleep", "300"])
                 c.ssh("h1", "h3", "setsid sleep 301 </dev/null >/dev/null 2>&1 &", check=True)
                 poll_for(lambda: "sleep 301" in c.processes("h3").values(), 10, what="sleep 301")
+                # A process that leaves its host's network namespace is still found (by its
+                # mount namespace) and killed.
+                escaped = c.popen("h2", ["unshare", "--net", "sleep", "302"])
+                poll_for(lambda: nsutil.proc_cmdline(escaped.pid) == "sleep 302", 10,
+                         what="sleep 302 in its own netns")
+                self.assertNotIn(escaped.pid, c.pids("h2"))
                 c.run("h2", "echo x > /dev/shm/probe", check=True)
                 state["pids"] = {p: nsutil.proc_start_time(p) for h in c.hosts for p in c.pids(h)}
+                state["pids"][escaped.pid] = nsutil.proc_start_time(escaped.pid)
                 state["names"] = [c.netns(h) for h in c.hosts] + [c.switch_ns]
                 state["dir"] = c.run_dir
                 state["reaper"] = c.reaper

@@ -124,6 +124,35 @@ def kill_netns_processes(name, timeout=10):
         time.sleep(0.02)
 
 
+def ns_inode(pid, kind):
+    """The namespace identity (e.g. 'mnt:[4026531841]') of pid for kind, or None if gone."""
+    try:
+        return os.readlink(f"/proc/{pid}/ns/{kind}")
+    except OSError:
+        return None
+
+
+def kill_mntns_processes(mnt_ids, timeout=10):
+    """SIGKILLs every process whose mount namespace is one of mnt_ids (never this process's
+    nor init's), until none is left. Catches what left a host's network namespace (e.g. by
+    `unshare -n`) but still lives in its mount namespace."""
+    mnt_ids = set(mnt_ids) - {ns_inode(os.getpid(), "mnt"), ns_inode(1, "mnt"), None}
+    if not mnt_ids:
+        return
+    deadline = time.monotonic() + timeout
+    while True:
+        pids = [int(p) for p in os.listdir("/proc")
+                if p.isdigit() and int(p) != os.getpid() and ns_inode(p, "mnt") in mnt_ids]
+        pids = [p for p in pids if proc_alive(p)]
+        if not pids:
+            return
+        for pid in pids:
+            kill_pid(pid)
+        if time.monotonic() >= deadline:
+            raise HarnessError(f"processes {pids} in a host mount namespace survive SIGKILL")
+        time.sleep(0.02)
+
+
 def netns_delete(name):
     """Deletes a named network namespace; a missing one is not an error."""
     res = cmd(["ip", "netns", "delete", name], check=False, timeout=10)

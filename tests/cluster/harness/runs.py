@@ -81,13 +81,20 @@ def run_alive(rid):
 
 
 def teardown_run(rid, timeout=15):
-    """Removes every trace of run rid: kills all processes in its namespaces, deletes the
-    namespaces (veths and bridge go with them) and removes its run directory.
+    """Removes every trace of run rid: kills all processes in its hosts' mount namespaces and
+    in its network namespaces, deletes the network namespaces (veths and bridge go with them)
+    and removes its run directory.
 
     Idempotent. Raises HarnessError if something could not be removed.
     """
     errors = []
     names = run_namespaces(rid)
+    # Hosts' mount namespaces first: also catches processes that left a host's netns.
+    mnt_ids = {nsutil.ns_inode(p, "mnt") for name in names for p in nsutil.netns_pids(name)}
+    try:
+        nsutil.kill_mntns_processes(mnt_ids, timeout=timeout)
+    except nsutil.HarnessError as exc:
+        errors.append(str(exc))
     for name in names:
         try:
             nsutil.kill_netns_processes(name, timeout=timeout)
