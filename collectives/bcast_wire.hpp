@@ -34,7 +34,7 @@ constexpr std::uint64_t bcast_record_bytes(std::uint64_t payload) {
 /// room in front of it for the header), then chunks of up to `chunk` bytes read in place.
 struct BcastChunking {
   std::uint64_t first = 4096;
-  std::uint64_t chunk = 256 * 1024;
+  std::uint64_t chunk = 64 * 1024;
   /// Length of the chunk starting at offset of a total-byte bcast.
   constexpr std::uint64_t length_at(std::uint64_t offset, std::uint64_t total) const {
     const std::uint64_t left = total - offset;

@@ -12,9 +12,17 @@
 
 namespace camure::collectives {
 namespace {
-// Yield phase of an oversubscribed wait (see JobSegment::oversubscribed): long enough for every
-// other rank of a 16-on-2 host to get the cpu once or twice, short against a scheduler tick.
-constexpr std::uint64_t default_yield_budget_ns = 200'000;
+// Budgets of JobSegment::prewait(). Spinning: a few futex wake-ups' worth. Yielding: long
+// enough for every other rank of a 16-on-2 host to get the cpu once or twice, short against a
+// scheduler tick. CAMURE_SPIN_US / CAMURE_YIELD_US override them (0 disables the phase).
+constexpr std::uint64_t default_spin_ns = 100'000;
+constexpr std::uint64_t default_yield_ns = 200'000;
+
+std::uint64_t env_us(const char *name, std::uint64_t def_ns) {
+  const char *v = std::getenv(name);
+  if (v == nullptr || *v == '\0') return def_ns;
+  return std::strtoull(v, nullptr, 10) * 1000;
+}
 } // namespace
 
 void JobSegment::yield_cpu() noexcept { ::sched_yield(); }
@@ -43,11 +51,10 @@ JobSegment JobSegment::attach(const std::string &prefix, int local_rank, int loc
   }
   js.local_rank_ = local_rank;
   js.local_size_ = local_size;
-  if (static_cast<unsigned>(local_size) > shm::usable_cpus()) {
-    js.yield_budget_ns_ = default_yield_budget_ns;
-    if (const char *v = std::getenv("CAMURE_YIELD_US"); v != nullptr && *v != '\0')
-      js.yield_budget_ns_ = std::strtoull(v, nullptr, 10) * 1000;
-  }
+  js.oversubscribed_ = static_cast<unsigned>(local_size) > shm::usable_cpus();
+  js.prewait_ns_ = js.oversubscribed_ ? env_us("CAMURE_YIELD_US", default_yield_ns)
+                                      : env_us("CAMURE_SPIN_US", default_spin_ns);
+  if (local_size == 1) js.prewait_ns_ = 0; // nobody to wait for
   if (js.control().local_size != ls) {
     ec = errc::size_mismatch;
     detail = "job segment " + name + " was made for " + std::to_string(js.control().local_size) +

@@ -22,16 +22,16 @@ constexpr auto init_timeout = std::chrono::seconds(60);
 std::mutex g_install_mu;
 std::atomic<Runtime *> g_runtime{nullptr};
 
-std::size_t bcast_ring_bytes(std::error_code &ec, std::string &detail) {
-  const char *v = std::getenv("CAMURE_BCAST_RING_BYTES");
-  BcastOptions def;
-  if (v == nullptr || *v == '\0') return def.ring_bytes;
+// A byte count from the environment, or def when unset.
+std::size_t env_bytes(const char *name, std::size_t def, std::error_code &ec, std::string &detail) {
+  const char *v = std::getenv(name);
+  if (v == nullptr || *v == '\0') return def;
   std::size_t n = 0;
   const char *end = v + std::strlen(v);
   auto [p, e] = std::from_chars(v, end, n);
   if (e != std::errc() || p != end) {
     ec = errc::invalid_argument;
-    detail = std::string("CAMURE_BCAST_RING_BYTES='") + v + "' is not a number of bytes";
+    detail = std::string(name) + "='" + v + "' is not a number of bytes";
     return 0;
   }
   return n;
@@ -65,7 +65,8 @@ std::unique_ptr<Runtime> Runtime::create(std::error_code &ec, std::string &detai
     return nullptr;
   }
   BcastOptions bo;
-  bo.ring_bytes = bcast_ring_bytes(ec, detail);
+  bo.ring_bytes = env_bytes("CAMURE_BCAST_RING_BYTES", bo.ring_bytes, ec, detail);
+  if (!ec) bo.chunk_bytes = env_bytes("CAMURE_BCAST_CHUNK_BYTES", bo.chunk_bytes, ec, detail);
   if (ec) return nullptr;
 
   const auto deadline = clock::now() + init_timeout;

@@ -48,7 +48,7 @@ std::unique_ptr<ShmBcast> ShmBcast::create(JobSegment &seg, const std::string &p
   // Chunks well below the window so that the ring's own record layout (wrap handling) can
   // never turn "half a ring ahead" into an overrun.
   b->window_ = options.ring_bytes / 2;
-  b->chunking_.chunk = std::min<std::uint64_t>(256 * 1024, options.ring_bytes / 8);
+  b->chunking_.chunk = std::clamp<std::uint64_t>(options.chunk_bytes, 4096, options.ring_bytes / 8);
   b->chunking_.first = std::min<std::uint64_t>(b->chunking_.first, b->chunking_.chunk);
   b->bounce_.resize(header_bytes + b->chunking_.first);
   return b;
@@ -149,8 +149,8 @@ std::error_code ShmBcast::write_all(std::span<const std::byte> buf, int root_ran
 std::error_code ShmBcast::read_chunk(std::span<std::byte> dest, clock::time_point deadline, std::size_t &got,
                                      std::string &detail) noexcept {
   rmp::ReadResult r;
-  // Oversubscribed: give the cpu to the root (and the other readers) before sleeping.
-  bool have = seg_.yield_until([&] {
+  // Spin (or, oversubscribed, yield) before the ring's own spin-then-sleep read.
+  bool have = seg_.prewait([&] {
     r = reader_.try_read(dest);
     return r.status != rmp::ReadStatus::would_block || seg_.control().broken.load(std::memory_order_relaxed) != 0;
   });

@@ -79,11 +79,14 @@ int mode_barrier(camure::World &w, int rounds, const char *path) {
   return 0;
 }
 
-int mode_bcast(camure::World &w, bool big_all_roots) {
+// big_roots: "all" = every root; "ends" = first and last; else first, middle and last.
+int mode_bcast(camure::World &w, const std::string &big_roots) {
   const std::size_t sizes[] = {0, 1, (1u << 20) / 8, (64u << 20) / 8};
   for (int s = 0; s < 4; ++s)
     for (int root = 0; root < w.size(); ++root) {
-      if (s == 3 && !big_all_roots && root != 0 && root != w.size() / 2 && root != w.size() - 1) continue;
+      const bool end = root == 0 || root == w.size() - 1;
+      if (s == 3 && big_roots == "ends" && !end) continue;
+      if (s == 3 && big_roots != "all" && big_roots != "ends" && !end && root != w.size() / 2) continue;
       check_bcast(w, sizes[s], root);
     }
   // Byte-granular sizes through the std::byte span with error codes.
@@ -208,7 +211,7 @@ int main(int argc, char **argv) {
     if (mode == "barrier" && argc >= 4)
       rc = mode_barrier(world, std::atoi(argv[2]), argv[3]);
     else if (mode == "bcast")
-      rc = mode_bcast(world, argc >= 3 && std::string(argv[2]) == "all");
+      rc = mode_bcast(world, argc >= 3 ? argv[2] : "");
     else if (mode == "pubsub" && argc >= 3)
       rc = mode_pubsub(world, std::atoi(argv[2]));
     else
