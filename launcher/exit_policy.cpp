@@ -28,8 +28,8 @@ bool ExitPolicy::on_rank_exit(int rank, pid_t pid, int st) {
   r.ended = true;
   r.pid = pid;
   r.status = st;
-  // A rank that ends once teardown began was (or was about to be) stopped by us: not failing.
-  r.failed = code_of(st) != 0 && cause_ == Cause::none;
+  // A rank that ends after we signalled it was stopped by us: not failing.
+  r.failed = code_of(st) != 0 && !signals_sent_;
   if (r.failed && !keep_going_) return start(Cause::rank_failed);
   return false;
 }

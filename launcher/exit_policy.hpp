@@ -16,7 +16,8 @@ inline constexpr int kTimeoutExitCode = 124;
 /// Rules: 0 when every rank exits 0. Otherwise, in order of what ended the job first:
 /// a rank's abort code; the lowest-numbered failing rank's code (128+signal for a signal);
 /// 124 for a timeout; 128+signal for a signal to camurerun. Ranks that end after the launcher
-/// started tearing the job down are never counted as failing.
+/// sent its teardown signals (signals_sent()) are never counted as failing; ranks that ended
+/// on their own before that — even in the same reaping round — are.
 class ExitPolicy {
 public:
   enum class Cause { none, rank_failed, abort, timeout, signal };
@@ -31,6 +32,9 @@ public:
   bool on_signal(int sig);
   /// --timeout fired. Returns true if teardown starts now.
   bool on_timeout();
+
+  /// The launcher has now signalled the remaining ranks: later ends are not failures.
+  void signals_sent() { signals_sent_ = true; }
 
   bool tearing_down() const { return cause_ != Cause::none; }
   Cause cause() const { return cause_; }
@@ -55,6 +59,7 @@ private:
   std::string host_;
   bool keep_going_;
   Cause cause_ = Cause::none;
+  bool signals_sent_ = false;
   int abort_rank_ = -1;
   int abort_code_ = 0;
   int signal_ = 0;

@@ -50,10 +50,10 @@ int Job::run(Spawner &spawner, const JobSpec &spec) {
   }
 
   // A signal that arrived before the launch is handled now; then run until every rank ended.
-  spawner.reap();
+  reap();
   while (spawner.running() > 0) {
     loop_.run_once();
-    spawner.reap(); // cheap; also covers a SIGCHLD coalesced with another signal
+    reap(); // cheap; also covers a SIGCHLD coalesced with another signal
   }
   if (stdin_) stdin_->stop();
   loop_.unwatch(signals_.fd());
@@ -70,11 +70,21 @@ int Job::run(Spawner &spawner, const JobSpec &spec) {
   return code;
 }
 
+void Job::reap() {
+  spawner_->reap();
+  if (teardown_pending_) {
+    teardown_pending_ = false;
+    teardown(SIGTERM);
+  }
+}
+
 void Job::teardown(int sig) {
+  policy_.signals_sent();
   spawner_->signal_all(sig);
   if (!grace_timer_) {
     grace_timer_ = loop_.add_timer(EventLoop::Clock::now() + to_ms(settings_.grace_s), [this] {
       killed_ = true;
+      policy_.signals_sent();
       spawner_->signal_all(SIGKILL);
     });
   }
@@ -82,7 +92,7 @@ void Job::teardown(int sig) {
 
 void Job::on_signal(int sig) {
   switch (sig) {
-  case SIGCHLD: spawner_->reap(); return;
+  case SIGCHLD: reap(); return;
   case SIGUSR1:
   case SIGUSR2: spawner_->signal_all(sig); return; // forwarded, the job goes on
   case SIGTSTP:                                   // Ctrl-Z: stop the ranks, then ourselves
@@ -98,6 +108,7 @@ void Job::on_signal(int sig) {
     teardown(sig);
   } else if (!killed_) {
     killed_ = true; // a second signal while tearing down: no more waiting
+    policy_.signals_sent();
     spawner_->signal_all(SIGKILL);
   }
 }
@@ -125,7 +136,7 @@ void Job::on_control(int rank, std::string_view line) {
 
 void Job::on_exit(int rank, pid_t pid, int wait_status) {
   if (rank == stdin_rank_ && stdin_) stdin_->stop();
-  if (policy_.on_rank_exit(rank, pid, wait_status)) teardown(SIGTERM);
+  if (policy_.on_rank_exit(rank, pid, wait_status)) teardown_pending_ = true; // after this round
 }
 
 } // namespace camure::launcher

@@ -41,6 +41,9 @@ public:
 
 private:
   void teardown(int sig);
+  /// Reaps ended ranks, then starts a teardown their ends asked for: every rank that ended in
+  /// the same round is judged before any rank is signalled.
+  void reap();
   void on_signal(int sig);
 
   EventLoop &loop_;
@@ -53,6 +56,7 @@ private:
   std::unique_ptr<StdinForwarder> stdin_;
   int stdin_rank_ = -1;
   bool killed_ = false;
+  bool teardown_pending_ = false;
   std::optional<EventLoop::TimerId> grace_timer_;
 };
 

@@ -24,10 +24,25 @@ TEST(LauncherExitPolicy, FirstFailureTearsDownAndLaterEndsAreNotFailures) {
   EXPECT_FALSE(p.on_rank_exit(0, 10, exited(0)));
   EXPECT_TRUE(p.on_rank_exit(2, 12, exited(3)));
   EXPECT_TRUE(p.tearing_down());
+  p.signals_sent();
   EXPECT_FALSE(p.on_rank_exit(1, 11, signalled(SIGTERM))); // killed by us
   EXPECT_FALSE(p.on_rank_exit(3, 13, exited(1)));           // ended during teardown
   EXPECT_EQ(p.exit_code(), 3);
   EXPECT_EQ(p.summary(), "camurerun: rank 2 (pid 12) on host node7 exited with code 3");
+}
+
+TEST(LauncherExitPolicy, RanksFailingInTheSameRoundAllCountAndTheLowestWins) {
+  ExitPolicy p(4, "h", false);
+  // Rank 3 crashed; rank 1 noticed and exited 1 before any teardown signal was sent.
+  EXPECT_TRUE(p.on_rank_exit(1, 11, exited(1)));
+  EXPECT_FALSE(p.on_rank_exit(3, 13, signalled(SIGSEGV))); // teardown already asked for
+  p.signals_sent();
+  EXPECT_FALSE(p.on_rank_exit(0, 10, signalled(SIGTERM)));
+  EXPECT_FALSE(p.on_rank_exit(2, 12, signalled(SIGTERM)));
+  EXPECT_EQ(p.exit_code(), 1);
+  const std::string s = p.summary();
+  EXPECT_NE(s.find("rank 1 (pid 11)"), std::string::npos) << s;
+  EXPECT_NE(s.find("2 ranks failed"), std::string::npos) << s;
 }
 
 TEST(LauncherExitPolicy, LowestFailingRankWinsWithKeepGoing) {
@@ -46,6 +61,7 @@ TEST(LauncherExitPolicy, LowestFailingRankWinsWithKeepGoing) {
 TEST(LauncherExitPolicy, AbortCodeWins) {
   ExitPolicy p(3, "h", false);
   EXPECT_TRUE(p.on_abort(1, 42));
+  p.signals_sent();
   EXPECT_FALSE(p.on_rank_exit(1, 11, exited(42)));
   EXPECT_FALSE(p.on_rank_exit(0, 10, signalled(SIGTERM)));
   EXPECT_FALSE(p.on_abort(2, 7)); // only the first abort counts
@@ -69,6 +85,7 @@ TEST(LauncherExitPolicy, SignalToLauncherGives128PlusSignal) {
   ExitPolicy p(2, "h", false);
   EXPECT_TRUE(p.on_signal(SIGINT));
   EXPECT_FALSE(p.on_signal(SIGTERM));
+  p.signals_sent();
   p.on_rank_exit(0, 10, signalled(SIGINT));
   p.on_rank_exit(1, 11, exited(1));
   EXPECT_EQ(p.exit_code(), 130);
@@ -85,6 +102,7 @@ TEST(LauncherExitPolicy, FailureBeforeSignalKeepsTheFailureCode) {
 TEST(LauncherExitPolicy, TimeoutGives124) {
   ExitPolicy p(2, "h", false);
   EXPECT_TRUE(p.on_timeout());
+  p.signals_sent();
   p.on_rank_exit(0, 10, signalled(SIGTERM));
   p.on_rank_exit(1, 11, signalled(SIGKILL));
   EXPECT_EQ(p.exit_code(), camure::launcher::kTimeoutExitCode);
