@@ -5,6 +5,7 @@
 
 #include <boost/asio.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -69,7 +70,7 @@ private:
   std::chrono::microseconds tick_interval_{1000};
   std::vector<std::uint8_t> scratch_;
   std::uint64_t send_errors_ = 0;
-  bool mcast_open_ = false;
+  std::atomic<bool> mcast_open_{false}; // set on the progress thread, read by inline receivers
 };
 
 template <class F> void Transport::drain(F &&on_datagram, std::size_t max) {
