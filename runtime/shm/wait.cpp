@@ -102,6 +102,8 @@ void cpu_relax() noexcept {
 #endif
 }
 
+void yield_cpu() noexcept { ::sched_yield(); }
+
 std::error_code sleep_on(WaitCell &cell, std::uint32_t seen_seq, std::chrono::steady_clock::time_point deadline) noexcept {
   return futex::wait(cell.seq, seen_seq, deadline);
 }

@@ -38,6 +38,9 @@ struct WaitPolicy {
   std::chrono::nanoseconds max_spin{50'000};
   /// Never spin if spinners + this many busy peers (e.g. the writer) would exceed the cores.
   unsigned reserved_cores = 1;
+  /// When spinning is ruled out (oversubscribed), yield the CPU for up to this long before
+  /// sleeping: cheaper than a futex sleep/wake round trip when the producer shares our core.
+  std::chrono::nanoseconds max_yield{30'000};
 };
 
 /// The number of CPUs this process may run on (sched_getaffinity), cached after the first call.
@@ -56,6 +59,7 @@ std::chrono::nanoseconds spin_budget(const WaitCell &cell, const WaitPolicy &pol
 
 namespace detail {
 void cpu_relax() noexcept;
+void yield_cpu() noexcept;
 std::error_code sleep_on(WaitCell &cell, std::uint32_t seen_seq, std::chrono::steady_clock::time_point deadline) noexcept;
 std::uint64_t now_ns() noexcept;
 } // namespace detail
@@ -90,6 +94,17 @@ std::error_code wait_until(WaitCell &cell, Ready &&ready, std::chrono::steady_cl
     }
     cell.spinners.fetch_sub(1, std::memory_order_relaxed);
     if (ok) return {};
+  } else if (policy.max_yield.count() > 0) {
+    // Oversubscribed: instead of spinning, give the core away a few times. The producer we
+    // wait for is likely runnable on this very core; if it publishes meanwhile, we continue
+    // without it paying for a futex wake and without a sleep/wake-up round trip.
+    const std::uint64_t until = std::min(now + static_cast<std::uint64_t>(policy.max_yield.count()),
+                                         static_cast<std::uint64_t>(deadline_ns));
+    for (;;) {
+      detail::yield_cpu();
+      if (ready()) return {};
+      if (detail::now_ns() >= until) break;
+    }
   }
   // Sleep phase.
   auto unregister = [&] {
