@@ -251,6 +251,7 @@ class Cluster(Faults):
                                      self._shm_size)
         self._children.append(proc)
         self._anchors[host] = (proc.pid, nsutil.proc_start_time(proc.pid))
+        self._save_state()  # teardown from another process finds the anchors from now on
 
     def nsenter_argv(self, host):
         """Command prefix that enters the host's network, mount, UTS and IPC namespaces."""

@@ -89,8 +89,11 @@ def teardown_run(rid, timeout=15):
     """
     errors = []
     names = run_namespaces(rid)
-    # Hosts' mount namespaces first: also catches processes that left a host's netns.
-    mnt_ids = {nsutil.ns_inode(p, "mnt") for name in names for p in nsutil.netns_pids(name)}
+    # The hosts' mount namespaces first (those of the anchors recorded in state.json, which
+    # only host processes share): also catches processes that left a host's netns.
+    state = read_json(os.path.join(run_dir(rid), "state.json")) or {}
+    mnt_ids = {nsutil.ns_inode(pid, "mnt") for pid, start in state.get("anchors", {}).values()
+               if nsutil.proc_alive(pid, start)}
     try:
         nsutil.kill_mntns_processes(mnt_ids, timeout=timeout)
     except nsutil.HarnessError as exc:
