@@ -55,6 +55,9 @@ void kill_groups(const std::set<pid_t> &groups) {
 } // namespace
 
 [[noreturn]] void janitor_main(int read_fd, const std::string &job_id) {
+  // Own session: a kill aimed at camurerun's process group (a terminal, a batch system)
+  // must not take the janitor down before it has cleaned up.
+  ::setsid();
   for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGUSR1, SIGUSR2, SIGTSTP, SIGTTIN, SIGTTOU})
     ::signal(sig, SIG_IGN);
   ::signal(SIGCHLD, SIG_DFL);

@@ -10,8 +10,8 @@ namespace camure::launcher {
 /// Forked before any rank. camurerun tells it each rank's pid through a pipe. When the pipe
 /// reaches EOF — camurerun finished, or died even by SIGKILL — the janitor kills every process
 /// left in the ranks' process groups, waits (bounded) until they are gone, and unlinks
-/// /dev/shm/camure-<JOB_ID>-*. It ignores SIGINT/SIGTERM/SIGHUP so a terminal's Ctrl-C cannot
-/// stop it before the cleanup.
+/// /dev/shm/camure-<JOB_ID>-*. It runs in its own session and ignores SIGINT/SIGTERM/SIGHUP, so
+/// a Ctrl-C or a kill of camurerun's process group cannot stop it before the cleanup.
 class Janitor {
 public:
   /// Starts the janitor process. Must be called before any other child is forked.

@@ -88,6 +88,23 @@ TEST(LauncherSignalsMore, SigkilledCamurerunTakesItsRanksAndSegmentsWithIt) {
   EXPECT_TRUE(segments_of(job).empty());
 }
 
+TEST(LauncherSignalsMore, SigkillOfCamurerunsWholeProcessGroupStillCleansUp) {
+  camure::test::become_subreaper();
+  CamurerunProcess::Config cfg;
+  cfg.own_group = true;
+  CamurerunProcess p({"-n", "3", PROBE_PATH, "segment"}, cfg);
+  auto pids = p.wait_ready(3);
+  ASSERT_EQ(pids.size(), 3u) << p.err();
+  const std::string job = job_id_of(pids[0]);
+  ASSERT_FALSE(job.empty());
+  ASSERT_EQ(segments_of(job).size(), 3u);
+  ::kill(-p.pid(), SIGKILL); // as a batch system or a terminal would hit camurerun's group
+  EXPECT_EQ(p.finish(), 128 + SIGKILL);
+  EXPECT_TRUE(camure::test::no_descendants_left(20s));
+  for (pid_t pid : pids) EXPECT_FALSE(camure::test::process_alive(pid)) << pid;
+  EXPECT_TRUE(segments_of(job).empty());
+}
+
 TEST(LauncherSignalsMore, NormalEndRemovesTheJobSegments) {
   // Ranks create segments and are then killed by a failing rank's teardown.
   camure::test::become_subreaper();

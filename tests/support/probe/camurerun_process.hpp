@@ -35,6 +35,7 @@ public:
     std::vector<std::string> env_add;   ///< extra NAME=value for camurerun's environment
     int only_cpu = -1;                  ///< restrict camurerun's affinity to this cpu
     bool stdin_pipe = true;             ///< false: stdin is /dev/null
+    bool own_group = false;             ///< run camurerun in a process group of its own
   };
 
   explicit CamurerunProcess(std::vector<std::string> args) : CamurerunProcess(std::move(args), Config{}) {}
@@ -66,6 +67,7 @@ public:
       }
       ::dup2(out[1], 1);
       ::dup2(err[1], 2);
+      if (cfg.own_group) ::setpgid(0, 0);
       if (cfg.only_cpu >= 0) {
         cpu_set_t set;
         CPU_ZERO(&set);
