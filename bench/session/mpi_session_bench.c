@@ -1,6 +1,7 @@
 /* mpi_session_bench: MPI_Barrier latency and MPI_Bcast throughput/latency, the Open MPI side of
  * bench/session/run_cluster.sh. One `RESULT key=value ...` line per point (printed by rank 0).
  * usage: mpi_session_bench [barrier_iters] [seconds_per_point] [sizes, comma separated] [tag] */
+#define _POSIX_C_SOURCE 200809L /* strdup */
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>

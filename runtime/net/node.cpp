@@ -81,6 +81,7 @@ std::shared_ptr<Node> Node::create(const Params &p, std::error_code &ec) {
     {
       std::lock_guard<std::mutex> lk(n->mu_);
       n->core_->start_join(n->now());
+      n->flush_locked();
     }
     const auto deadline = Clock::now() + o.join_timeout;
     ec = n->wait([](net::SessionCore &c) { return c.state() == net::NodeState::joined; }, deadline);
@@ -108,13 +109,16 @@ void Node::shutdown() {
     std::unique_lock<std::mutex> lk(mu_);
     const auto end = Clock::now() + std::min<Clock::duration>(std::chrono::milliseconds(100), 20 * rto_);
     core_->announce_close(now());
+    flush_locked();
     while (Clock::now() < end) cv_.wait_until(lk, end);
     core_->announce_close(now());
+    flush_locked();
   }
   {
     std::lock_guard<std::mutex> lk(mu_);
     if (core_) {
       core_->leave(now()); // members say goodbye
+      flush_locked();
       core_->close();
     }
     closed_ = true;
@@ -155,7 +159,10 @@ bool Node::wait_step(std::unique_lock<std::mutex> &lk, Clock::time_point deadlin
     ++spins;
     // While spinning, read the sockets ourselves: the answer (a RELEASE, an ACK) is then
     // handled without waking the progress thread first — one context switch less per hop.
-    if (!stopped_.load(std::memory_order_relaxed)) receive_locked();
+    if (!stopped_.load(std::memory_order_relaxed)) {
+      receive_locked();
+      flush_locked();
+    }
     lk.unlock();
     std::this_thread::yield();
     lk.lock();
@@ -166,6 +173,10 @@ bool Node::wait_step(std::unique_lock<std::mutex> &lk, Clock::time_point deadlin
   cv_.wait_until(lk, std::min(deadline, now_tp + std::chrono::milliseconds(50)));
   --waiters_;
   return true;
+}
+
+void Node::flush_locked() {
+  if (transport_) transport_->flush();
 }
 
 void Node::notify_locked() {
@@ -192,6 +203,7 @@ void Node::flush_when_idle(std::uint64_t seen, int rounds) {
   std::lock_guard<std::mutex> lk(mu_);
   core_->flush_all(now());
   if (interceptor_) interceptor_->flush([this](const net::PeerAddr *x, std::span<const std::uint8_t> y) { transport_->send(x, y); });
+  flush_locked();
   notify_locked();
 }
 
@@ -206,6 +218,7 @@ void Node::receive_locked() {
 void Node::on_datagrams_ready() {
   std::lock_guard<std::mutex> lk(mu_);
   receive_locked();
+  flush_locked();
   notify_locked();
 }
 
@@ -213,6 +226,7 @@ void Node::on_tick() {
   std::lock_guard<std::mutex> lk(mu_);
   core_->tick(now());
   if (interceptor_) interceptor_->flush([this](const net::PeerAddr *x, std::span<const std::uint8_t> y) { transport_->send(x, y); });
+  flush_locked();
   notify_locked();
 }
 

@@ -10,6 +10,7 @@
 #include <span>
 #include <system_error>
 #include <thread>
+#include <type_traits>
 
 #include <camure/session.hpp>
 
@@ -40,7 +41,14 @@ public:
   /// Runs f(core) under the lock and returns its result.
   template <class F> auto with_core(F &&f) {
     std::lock_guard<std::mutex> lk(mu_);
-    return f(*core_);
+    if constexpr (std::is_void_v<decltype(f(*core_))>) {
+      f(*core_);
+      flush_locked();
+    } else {
+      auto r = f(*core_);
+      flush_locked();
+      return r;
+    }
   }
   /// Waits until pred(core) holds, the deadline passes (errc::timeout) or the session fails
   /// (coordinator_lost / evicted / closed). pred runs under the lock.
@@ -66,6 +74,7 @@ private:
   Node() = default;
   std::error_code state_error_locked() const;
   void notify_locked();
+  void flush_locked(); ///< sends datagrams the transport batched (mu_ held)
   void receive_locked(); ///< drains both sockets into the core (mu_ held)
   bool wait_step(std::unique_lock<std::mutex> &lk, Clock::time_point deadline, unsigned &spins);
 
@@ -91,7 +100,9 @@ template <class Pred> std::error_code Node::wait(Pred &&pred, Clock::time_point 
   std::unique_lock<std::mutex> lk(mu_);
   unsigned spins = 0;
   for (;;) {
-    if (pred(*core_)) return {};
+    const bool done = pred(*core_);
+    flush_locked(); // pred may have queued datagrams (a sealed packet, an ARRIVE)
+    if (done) return {};
     if (auto ec = state_error_locked()) return ec;
     if (!wait_step(lk, deadline, spins)) return pred(*core_) ? std::error_code{} : make_error_code(errc::timeout);
   }

@@ -4,6 +4,7 @@
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <sys/socket.h>
 
 #include <cstring>
@@ -137,7 +138,7 @@ std::unique_ptr<Transport> Transport::open_coordinator(const Endpoint &bind, con
   if ((ec = configure_sender(t->ucast_, ia, o))) return nullptr;
   if ((ec = open_group(t->mcast_, t->group_, ia, o))) return nullptr;
   t->mcast_open_ = true;
-  t->scratch_.resize(65536);
+  t->scratch_.resize(65536 * kBatch);
   return t;
 }
 
@@ -168,7 +169,7 @@ std::unique_ptr<Transport> Transport::open_member(const Endpoint &coordinator, c
     return nullptr;
   }
   if ((ec = configure_sender(t->ucast_, ia, o))) return nullptr;
-  t->scratch_.resize(65536);
+  t->scratch_.resize(65536 * kBatch);
   return t;
 }
 
@@ -226,22 +227,78 @@ Endpoint Transport::local_endpoint() const {
   return Endpoint{ep.address().to_string(), ep.port()};
 }
 
-void Transport::send(const net::PeerAddr *to, std::span<const std::uint8_t> d) {
-  const net::PeerAddr &a = to ? *to : group_addr_;
-  if (a.empty()) return;
-  const ssize_t n = ::sendto(ucast_.native_handle(), d.data(), d.size(), MSG_DONTWAIT,
-                             reinterpret_cast<const sockaddr *>(a.raw.data()), a.len);
-  if (n < 0) ++send_errors_;
+void Transport::send_now(const net::PeerAddr &a, const std::uint8_t *d, std::size_t n, std::uint16_t segment) {
+  iovec iov{const_cast<std::uint8_t *>(d), n};
+  msghdr mh{};
+  mh.msg_name = const_cast<std::uint8_t *>(a.raw.data());
+  mh.msg_namelen = a.len;
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(std::uint16_t))] = {};
+  if (segment) {
+    mh.msg_control = control;
+    mh.msg_controllen = sizeof control;
+    cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+    cm->cmsg_level = SOL_UDP;
+    cm->cmsg_type = UDP_SEGMENT;
+    cm->cmsg_len = CMSG_LEN(sizeof(std::uint16_t));
+    std::memcpy(CMSG_DATA(cm), &segment, sizeof segment);
+  }
+  if (::sendmsg(ucast_.native_handle(), &mh, MSG_DONTWAIT) >= 0) return;
+  if (segment && (errno == EINVAL || errno == EIO || errno == ENOPROTOOPT || errno == EOPNOTSUPP)) {
+    // No UDP GSO here: send the segments one by one from now on.
+    gso_ = false;
+    for (std::size_t off = 0; off < n; off += segment) send_now(a, d + off, std::min<std::size_t>(segment, n - off), 0);
+    return;
+  }
+  ++send_errors_;
 }
 
-int Transport::recv_one(int fd, std::vector<std::uint8_t> &buf, net::PeerAddr &from) {
-  sockaddr_storage ss{};
-  socklen_t sl = sizeof ss;
-  const ssize_t n = ::recvfrom(fd, buf.data(), buf.size(), MSG_DONTWAIT, reinterpret_cast<sockaddr *>(&ss), &sl);
-  if (n < 0) return -1;
-  from.len = static_cast<std::uint8_t>(std::min<std::size_t>(sl, from.raw.size()));
-  std::memcpy(from.raw.data(), &ss, from.len);
-  return static_cast<int>(n);
+void Transport::flush() {
+  if (gso_count_ == 0) return;
+  send_now(group_addr_, gso_buf_.data(), gso_buf_.size(), gso_count_ > 1 ? static_cast<std::uint16_t>(gso_seg_) : 0);
+  gso_buf_.clear();
+  gso_count_ = 0;
+  gso_seg_ = 0;
+}
+
+void Transport::send(const net::PeerAddr *to, std::span<const std::uint8_t> d) {
+  constexpr std::size_t kMaxSegments = 32, kMaxBytes = 60000;
+  if (to || !gso_ || d.size() > 8192) {
+    flush(); // keep the order of everything this node sends
+    const net::PeerAddr &a = to ? *to : group_addr_;
+    if (!a.empty()) send_now(a, d.data(), d.size(), 0);
+    return;
+  }
+  if (gso_count_ > 0 && (d.size() > gso_seg_ || gso_buf_.size() + d.size() > kMaxBytes)) flush();
+  if (gso_count_ == 0) gso_seg_ = d.size();
+  gso_buf_.insert(gso_buf_.end(), d.begin(), d.end());
+  ++gso_count_;
+  // A shorter datagram can only be the last segment of a batch.
+  if (d.size() < gso_seg_ || gso_count_ >= kMaxSegments) flush();
+}
+
+int Transport::recv_batch(int fd) {
+  std::array<mmsghdr, kBatch> mm{};
+  std::array<iovec, kBatch> iov{};
+  std::array<sockaddr_storage, kBatch> from{};
+  for (int i = 0; i < kBatch; ++i) {
+    const auto k = static_cast<std::size_t>(i);
+    iov[k] = {scratch_.data() + 65536 * k, 65536};
+    mm[k].msg_hdr.msg_iov = &iov[k];
+    mm[k].msg_hdr.msg_iovlen = 1;
+    mm[k].msg_hdr.msg_name = &from[k];
+    mm[k].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+  }
+  const int n = ::recvmmsg(fd, mm.data(), kBatch, MSG_DONTWAIT, nullptr);
+  if (n <= 0) return 0;
+  for (int i = 0; i < n; ++i) {
+    const auto k = static_cast<std::size_t>(i);
+    batch_len_[k] = mm[k].msg_len;
+    batch_from_[k].len = static_cast<std::uint8_t>(std::min<std::size_t>(mm[k].msg_hdr.msg_namelen, batch_from_[k].raw.size()));
+    std::memcpy(batch_from_[k].raw.data(), &from[k], batch_from_[k].len);
+  }
+  return n;
 }
 
 void Transport::arm(udp::socket &s) {

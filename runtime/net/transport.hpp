@@ -5,6 +5,7 @@
 
 #include <boost/asio.hpp>
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -40,10 +41,16 @@ public:
   Endpoint local_endpoint() const;
 
   /// to == nullptr: to the multicast group. Errors (e.g. a full buffer) count as loss.
+  /// Back-to-back multicast datagrams of one size are batched and sent with one sendmsg using
+  /// UDP GSO (UDP_SEGMENT) where the kernel supports it; flush() sends what is batched.
   void send(const net::PeerAddr *to, std::span<const std::uint8_t> datagram);
+  void flush();
 
   /// Reads every datagram waiting on either socket (non-blocking), calling on_datagram for each.
   template <class F> void drain(F &&on_datagram, std::size_t max = 512);
+  /// Receives up to kBatch datagrams from fd with one recvmmsg; returns how many (0 if none).
+  int recv_batch(int fd);
+  static constexpr int kBatch = 16;
 
   /// Runs the io_context until stop(): calls ready() when a socket is readable and tick()
   /// every `tick_interval`.
@@ -56,7 +63,6 @@ private:
   Transport() = default;
   void arm(boost::asio::ip::udp::socket &s);
   void arm_timer();
-  int recv_one(int fd, std::vector<std::uint8_t> &buf, net::PeerAddr &from);
 
   boost::asio::io_context io_;
   boost::asio::ip::udp::socket ucast_{io_};
@@ -68,22 +74,29 @@ private:
   Options opts_;
   Ready ready_, tick_;
   std::chrono::microseconds tick_interval_{1000};
-  std::vector<std::uint8_t> scratch_;
+  std::vector<std::uint8_t> scratch_;               ///< kBatch receive buffers of 64 KiB
+  std::array<net::PeerAddr, kBatch> batch_from_{};
+  std::array<std::size_t, kBatch> batch_len_{};
+  std::vector<std::uint8_t> gso_buf_;                ///< batched multicast datagrams
+  std::size_t gso_seg_ = 0, gso_count_ = 0;
+  bool gso_ = true;                                  ///< cleared if the kernel refuses UDP_SEGMENT
+  void send_now(const net::PeerAddr &a, const std::uint8_t *d, std::size_t n, std::uint16_t segment);
   std::uint64_t send_errors_ = 0;
   std::atomic<bool> mcast_open_{false}; // set on the progress thread, read by inline receivers
 };
 
 template <class F> void Transport::drain(F &&on_datagram, std::size_t max) {
-  net::PeerAddr from;
   for (std::size_t n = 0; n < max;) {
     bool got = false;
     for (auto *s : {&mcast_, &ucast_}) {
       if (s == &mcast_ && !mcast_open_) continue;
-      const int len = recv_one(s->native_handle(), scratch_, from);
-      if (len < 0) continue;
-      got = true;
-      ++n;
-      on_datagram(from, std::span<const std::uint8_t>(scratch_.data(), static_cast<std::size_t>(len)));
+      const int k = recv_batch(s->native_handle());
+      for (int i = 0; i < k; ++i)
+        on_datagram(batch_from_[static_cast<std::size_t>(i)],
+                    std::span<const std::uint8_t>(scratch_.data() + 65536 * static_cast<std::size_t>(i),
+                                                  batch_len_[static_cast<std::size_t>(i)]));
+      got |= k > 0;
+      n += static_cast<std::size_t>(k);
     }
     if (!got) return;
   }
