@@ -34,6 +34,11 @@ bool ExitPolicy::on_rank_exit(int rank, pid_t pid, int st) {
   return false;
 }
 
+void ExitPolicy::on_start_failed(int rank, std::string why) {
+  if (rank < 0 || static_cast<std::size_t>(rank) >= ranks_.size()) return;
+  ranks_[static_cast<std::size_t>(rank)].start_failure = std::move(why);
+}
+
 bool ExitPolicy::on_abort(int rank, int code) {
   if (cause_ != Cause::none) return false;
   abort_rank_ = rank;
@@ -87,7 +92,9 @@ std::string ExitPolicy::summary() const {
   if (first < 0) return "";
   const RankEnd &r = ranks_[static_cast<std::size_t>(first)];
   std::string line = "camurerun: rank " + std::to_string(first) + " (pid " + std::to_string(r.pid) + ")" + on_host;
-  if (WIFSIGNALED(r.status))
+  if (!r.start_failure.empty())
+    line += " could not start: " + r.start_failure + " (exit code " + std::to_string(code_of(r.status)) + ")";
+  else if (WIFSIGNALED(r.status))
     line += " was killed by signal " + std::to_string(WTERMSIG(r.status)) + " (" + ::strsignal(WTERMSIG(r.status)) + ")";
   else
     line += " exited with code " + std::to_string(code_of(r.status));

@@ -26,6 +26,8 @@ public:
 
   /// Records a rank's end (raw wait status). Returns true if the job must now be torn down.
   bool on_rank_exit(int rank, pid_t pid, int wait_status);
+  /// The rank could not start (one line why); its exit is then reported with this reason.
+  void on_start_failed(int rank, std::string why);
   /// A rank asked to abort the job with `code`. Returns true if the job must now be torn down.
   bool on_abort(int rank, int code);
   /// A terminating signal reached camurerun. Returns true if teardown starts now (first cause).
@@ -52,6 +54,7 @@ private:
     bool failed = false;
     pid_t pid = 0;
     int status = 0;
+    std::string start_failure;
   };
   bool start(Cause c);
 

@@ -115,6 +115,8 @@ void Job::on_signal(int sig) {
 
 void Job::on_started(int, pid_t pid) { janitor_.add_group(pid); }
 
+void Job::on_start_failed(int rank, std::string_view why) { policy_.on_start_failed(rank, std::string(why)); }
+
 void Job::on_output(int rank, int stream, std::string_view bytes) { output_.data(rank, stream, bytes); }
 
 void Job::on_output_closed(int rank, int stream) { output_.close(rank, stream); }

@@ -34,6 +34,7 @@ public:
 
   // RankEvents
   void on_started(int rank, pid_t pid) override;
+  void on_start_failed(int rank, std::string_view why) override;
   void on_output(int rank, int stream, std::string_view bytes) override;
   void on_output_closed(int rank, int stream) override;
   void on_control(int rank, std::string_view line) override;

@@ -7,6 +7,7 @@
 #include <camure/error.hpp>
 
 #include <cerrno>
+#include <cstdint>
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
@@ -29,18 +30,31 @@ struct ChildPlan {
   char *const *envp;
   const char *wdir;
   int in, out, err, ctl;
+  int status; ///< CLOEXEC pipe: closed by a successful exec, else gets a StartFailure
   pid_t parent;
   const topology::AffinityMask *mask;
 };
 
-void child_fail(const char *what, int err) noexcept {
-  // fd 2 is the rank's stderr pipe: the message is forwarded like any other output.
-  const char *msg = std::strerror(err);
-  const char *parts[] = {"camurerun: ", what, ": ", msg, "\n"};
-  for (const char *p : parts) {
-    [[maybe_unused]] ssize_t r = ::write(2, p, std::strlen(p));
-  }
+/// What a child reports on its status pipe when it cannot become the rank.
+struct StartFailure {
+  std::int32_t stage; ///< 1 binding, 2 chdir, 3 exec
+  std::int32_t error; ///< errno
+};
+
+[[noreturn]] void child_fail(int status_fd, int stage, int err) noexcept {
+  const StartFailure f{stage, err};
+  [[maybe_unused]] ssize_t r = ::write(status_fd, &f, sizeof f); // < PIPE_BUF: atomic
   ::_exit(127);
+}
+
+std::string describe_failure(const StartFailure &f, const std::string &program, const std::string &wdir) {
+  std::string what;
+  switch (f.stage) {
+  case 1: what = "cannot apply its cpu binding"; break;
+  case 2: what = "cannot change to --wdir '" + wdir + "'"; break;
+  default: what = "cannot execute '" + program + "'"; break;
+  }
+  return what + ": " + std::strerror(f.error);
 }
 
 [[noreturn]] void child_main(const ChildPlan &p) noexcept {
@@ -53,12 +67,11 @@ void child_fail(const char *what, int err) noexcept {
   ::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
   ::fcntl(p.ctl, F_SETFD, 0);
   if (p.mask) {
-    if (int e = p.mask->apply()) child_fail("cannot apply cpu binding", e);
+    if (int e = p.mask->apply()) child_fail(p.status, 1, e);
   }
-  if (p.wdir && ::chdir(p.wdir) != 0) child_fail("cannot change to --wdir", errno);
+  if (p.wdir && ::chdir(p.wdir) != 0) child_fail(p.status, 2, errno);
   ::execve(p.path, p.argv, p.envp);
-  child_fail(p.path, errno);
-  ::_exit(127);
+  child_fail(p.status, 3, errno);
 }
 
 bool set_nonblock(int fd) {
@@ -86,7 +99,7 @@ LocalSpawner::~LocalSpawner() {
       int st = 0;
       ::waitpid(r.pid, &st, 0);
     }
-    for (int *fd : {&r.out, &r.err, &r.ctl, &r.in}) close_fd(*fd);
+    for (int *fd : {&r.out, &r.err, &r.ctl, &r.in, &r.status}) close_fd(*fd);
   }
 }
 
@@ -105,18 +118,20 @@ LocalSpawner::Rank *LocalSpawner::find(int rank) {
 
 std::error_code LocalSpawner::launch(const JobSpec &job, std::string &why) {
   ranks_.reserve(ranks_.size() + job.ranks.size());
+  program_ = job.program;
+  wdir_ = job.wdir;
   std::vector<std::string> argv = job.argv;
   std::vector<char *> cargv = c_array(argv);
   const pid_t self = ::getpid();
 
   for (const RankSpec &spec : job.ranks) {
-    int out[2] = {-1, -1}, err[2] = {-1, -1}, ctl[2] = {-1, -1}, in[2] = {-1, -1};
+    int out[2] = {-1, -1}, err[2] = {-1, -1}, ctl[2] = {-1, -1}, in[2] = {-1, -1}, st[2] = {-1, -1};
     auto cleanup = [&] {
-      for (int fd : {out[0], out[1], err[0], err[1], ctl[0], ctl[1], in[0], in[1]})
+      for (int fd : {out[0], out[1], err[0], err[1], ctl[0], ctl[1], in[0], in[1], st[0], st[1]})
         if (fd >= 0) ::close(fd);
     };
     const bool gets_stdin = spec.rank == job.stdin_rank;
-    bool ok = ::pipe2(out, O_CLOEXEC) == 0 && ::pipe2(err, O_CLOEXEC) == 0 &&
+    bool ok = ::pipe2(out, O_CLOEXEC) == 0 && ::pipe2(err, O_CLOEXEC) == 0 && ::pipe2(st, O_CLOEXEC) == 0 &&
               ::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) == 0;
     if (ok && gets_stdin) ok = ::pipe2(in, O_CLOEXEC) == 0;
     if (ok && !gets_stdin) ok = (in[0] = ::open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;
@@ -134,7 +149,7 @@ std::error_code LocalSpawner::launch(const JobSpec &job, std::string &why) {
     topology::AffinityMask mask;
     if (spec.binding.bound) mask = topology::AffinityMask(spec.binding.cpus);
     const ChildPlan plan{job.program.c_str(), cargv.data(), cenv.data(), job.wdir.empty() ? nullptr : job.wdir.c_str(),
-                         in[0], out[1], err[1], ctl[1], self, mask.empty() ? nullptr : &mask};
+                         in[0], out[1], err[1], ctl[1], st[1], self, mask.empty() ? nullptr : &mask};
 
     const pid_t pid = ::fork();
     if (pid == 0) child_main(plan);
@@ -150,6 +165,7 @@ std::error_code LocalSpawner::launch(const JobSpec &job, std::string &why) {
     ::close(err[1]);
     ::close(ctl[1]);
     ::close(in[0]);
+    ::close(st[1]);
 
     Rank r;
     r.rank = spec.rank;
@@ -158,7 +174,8 @@ std::error_code LocalSpawner::launch(const JobSpec &job, std::string &why) {
     r.err = err[0];
     r.ctl = ctl[0];
     r.in = in[1];
-    for (int fd : {r.out, r.err, r.ctl, r.in})
+    r.status = st[0];
+    for (int fd : {r.out, r.err, r.ctl, r.in, r.status})
       if (fd >= 0) set_nonblock(fd);
     ranks_.push_back(r);
     ++running_;
@@ -166,6 +183,7 @@ std::error_code LocalSpawner::launch(const JobSpec &job, std::string &why) {
     loop_.watch(r.out, POLLIN, [this, idx](short) { on_readable(ranks_[idx], 1, false); });
     loop_.watch(r.err, POLLIN, [this, idx](short) { on_readable(ranks_[idx], 2, false); });
     loop_.watch(r.ctl, POLLIN, [this, idx](short) { on_control(ranks_[idx], false); });
+    loop_.watch(r.status, POLLIN, [this, idx](short) { on_status(ranks_[idx]); });
     events_.on_started(spec.rank, pid);
   }
   return {};
@@ -210,9 +228,21 @@ void LocalSpawner::on_control(Rank &r, bool drain_all) {
   }
 }
 
+void LocalSpawner::on_status(Rank &r) {
+  StartFailure f{};
+  ssize_t n;
+  do {
+    n = ::read(r.status, &f, sizeof f);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0 && errno == EAGAIN) return;
+  if (n == static_cast<ssize_t>(sizeof f)) events_.on_start_failed(r.rank, describe_failure(f, program_, wdir_));
+  close_fd(r.status); // EOF: the exec succeeded; or the failure was read
+}
+
 void LocalSpawner::finish(Rank &r, int status) {
   r.ended = true;
   --running_;
+  if (r.status >= 0) on_status(r); // why it could not start, before its exit
   on_control(r, true); // an "abort" written just before exiting must be seen first
   on_readable(r, 1, true);
   on_readable(r, 2, true);
@@ -226,6 +256,7 @@ void LocalSpawner::finish(Rank &r, int status) {
   }
   close_fd(r.ctl);
   close_fd(r.in);
+  close_fd(r.status);
   events_.on_exit(r.rank, r.pid, status);
 }
 

@@ -32,18 +32,21 @@ private:
     int rank = 0;
     pid_t pid = -1;
     int out = -1, err = -1, ctl = -1, in = -1; ///< parent ends
+    int status = -1;                           ///< exec status pipe (EOF = exec succeeded)
     bool ended = false;
     std::string ctl_buf;
   };
   Rank *find(int rank);
   void on_readable(Rank &r, int stream, bool drain_all);
   void on_control(Rank &r, bool drain_all);
+  void on_status(Rank &r);
   void close_fd(int &fd);
   void finish(Rank &r, int status);
 
   EventLoop &loop_;
   RankEvents &events_;
   std::vector<Rank> ranks_;
+  std::string program_, wdir_; ///< for start-failure messages
   int running_ = 0;
 };
 

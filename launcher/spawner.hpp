@@ -16,6 +16,9 @@ public:
   virtual ~RankEvents() = default;
   /// The rank was started (pid on its host).
   virtual void on_started(int rank, pid_t pid) = 0;
+  /// The rank's process could not become the program (binding, --wdir or exec failed); one
+  /// line. Comes before the rank's on_exit.
+  virtual void on_start_failed(int rank, std::string_view why) = 0;
   /// Bytes the rank wrote to stdout (stream 1) or stderr (stream 2).
   virtual void on_output(int rank, int stream, std::string_view bytes) = 0;
   /// One stream of the rank ended (after its last on_output).

@@ -90,3 +90,19 @@ TEST(LauncherBadInputMore, ClosedStdioDoesNotBreakTheLauncher) {
   EXPECT_EQ(p.finish(), 0) << p.err();
   EXPECT_NE(p.out().find("stdin 0 0 "), std::string::npos);
 }
+
+TEST(LauncherBadInputMore, ProgramThatCannotBeExecutedIsReportedInOneLine) {
+  // Passes the executable check but exec fails (its interpreter does not exist).
+  const auto p = std::filesystem::temp_directory_path() / ("camure-badinterp-" + std::to_string(::getpid()));
+  std::ofstream(p) << "#!/nonexistent/interpreter\n";
+  std::filesystem::permissions(p, std::filesystem::perms::owner_all);
+  camure::test::become_subreaper();
+  CamurerunProcess run({"-n", "2", p.string()});
+  EXPECT_EQ(run.finish(20s), 127);
+  const auto ls = lines_of(run.err());
+  ASSERT_EQ(ls.size(), 1u) << run.err();
+  EXPECT_NE(ls[0].find("could not start"), std::string::npos) << ls[0];
+  EXPECT_NE(ls[0].find("cannot execute '" + p.string() + "'"), std::string::npos) << ls[0];
+  EXPECT_TRUE(camure::test::no_descendants_left(10s));
+  std::filesystem::remove(p);
+}
