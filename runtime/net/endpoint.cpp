@@ -32,8 +32,12 @@ Endpoint Endpoint::parse(std::string_view text, std::error_code &ec) {
   std::string a(addr);
   unsigned char buf[16];
   const bool v6 = a.find(':') != std::string::npos;
-  if (port.empty() || err != std::errc() || ptr != port.data() + port.size() || p > 65535 ||
-      ::inet_pton(v6 ? AF_INET6 : AF_INET, a.c_str(), buf) != 1) {
+  // IPv6 may carry a zone ("fe80::1%eth0"): validate the address part, keep the zone.
+  const auto pct = a.find('%');
+  const std::string bare = v6 && pct != std::string::npos ? a.substr(0, pct) : a;
+  const bool zone_ok = !v6 || pct == std::string::npos || (pct + 1 < a.size() && a.size() - pct <= 16);
+  if (port.empty() || err != std::errc() || ptr != port.data() + port.size() || p > 65535 || !zone_ok ||
+      ::inet_pton(v6 ? AF_INET6 : AF_INET, bare.c_str(), buf) != 1) {
     ec = make_error_code(errc::invalid_argument);
     return {};
   }

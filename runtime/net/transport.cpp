@@ -81,6 +81,18 @@ std::error_code configure_sender(udp::socket &s, const asio::ip::address &iface,
   return sys(e);
 }
 
+/// Link-local multicast (ff02::/ff12::) needs the interface as its scope for bind and sendto.
+udp::endpoint scoped(udp::endpoint group, const asio::ip::address &iface) {
+  if (group.address().is_v6() && iface.is_v6()) {
+    auto a = group.address().to_v6();
+    if (a.is_multicast_link_local()) {
+      a.scope_id(ifindex_of(iface.to_v6()));
+      group.address(a);
+    }
+  }
+  return group;
+}
+
 std::error_code open_group(udp::socket &s, const udp::endpoint &group, const asio::ip::address &iface,
                            const Options &o) {
   boost::system::error_code e;
@@ -124,7 +136,7 @@ std::unique_ptr<Transport> Transport::open_coordinator(const Endpoint &bind, con
   if (o.interface.empty()) ia = ba;
   std::unique_ptr<Transport> t(new Transport);
   t->opts_ = o;
-  t->group_ = udp::endpoint(ga, group.port);
+  t->group_ = scoped(udp::endpoint(ga, group.port), ia);
   t->group_addr_ = to_peer(t->group_);
   boost::system::error_code e;
   const udp::endpoint be(ba, bind.port);
@@ -209,7 +221,7 @@ std::error_code Transport::join_group(std::span<const std::uint8_t> info) {
   const auto iface = ucast_.local_endpoint(e).address();
   if (e) return make_error_code(errc::system_error);
   if (ga.is_v6() != iface.is_v6()) return make_error_code(errc::protocol_error);
-  group_ = udp::endpoint(ga, port);
+  group_ = scoped(udp::endpoint(ga, port), iface);
   group_addr_ = to_peer(group_);
   if (auto ec = open_group(mcast_, group_, iface, opts_)) return ec;
   // Start reading it on the progress thread.

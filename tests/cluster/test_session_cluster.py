@@ -111,6 +111,22 @@ class SessionCluster(clustertest.ClusterTestCase):
         repairs = int(re.search(r"repairs=(\d+)", line).group(1))
         self.assertGreater(repairs, 0, "loss must have caused repairs")
 
+    def test_ipv6_barrier_broadcast(self):
+        """The same over IPv6 link-local addresses and an ff12:: group, with 2 % loss."""
+        c = self.cluster
+        c.set_loss(2)
+        coord_ep = f"[{c.addr6('h1')}%{c.iface}]:{PORT}"
+        common = ["--rounds", "100", "--messages", "300", "--size", "2000", "--liveness-ms", "1500"]
+        coord = Node(c, "h1", [self.exe, "coordinator", "--bind", coord_ep, "--group", f"[ff12::77:1]:{PORT + 1}",
+                               "--members", "3", *common])
+        self.assertIsNotNone(coord.wait_line(r"event=started", 30), coord.output())
+        members = [Node(c, h, [self.exe, "member", "--coordinator", coord_ep, *common]) for h in c.hosts[1:]]
+        rcs = [m.wait() for m in members]
+        crc = coord.wait()
+        for m, rc in zip(members, rcs):
+            self.assertEqual(rc, 0, f"member on {m.host}:\n{m.output()}\ncoordinator:\n{coord.output()}")
+        self.assertEqual(crc, 0, coord.output())
+
     def test_member_killed(self):
         """A member host's process is SIGKILLed mid-barrier; the others finish, one eviction."""
         self.cluster.set_loss(2)
