@@ -266,7 +266,7 @@ class HarnessTest(clustertest.ClusterTestCase):
         p.kill()
         p.wait()
 
-    def test_stop_sshd_refuses_logins(self):
+    def test_stop_sshd_and_deny_login(self):
         c = self.cluster
         c.stop_sshd("h3")
         try:
@@ -275,6 +275,14 @@ class HarnessTest(clustertest.ClusterTestCase):
             self.assertIn("refused", r.stderr)
         finally:
             c.start_sshd("h3")
+        self.assertEqual(c.ssh("h1", "h3", "hostname", check=True).stdout.strip(), "h3")
+        c.deny_login("h3")
+        try:
+            r = c.ssh("h1", "h3", "true", timeout=30)
+            self.assertEqual(r.returncode, 255)
+            self.assertIn("Permission denied", r.stderr)
+        finally:
+            c.allow_login("h3")
         self.assertEqual(c.ssh("h1", "h3", "hostname", check=True).stdout.strip(), "h3")
 
     def test_reset_faults_undoes_everything(self):
@@ -287,6 +295,7 @@ class HarnessTest(clustertest.ClusterTestCase):
         c.cut_link("h2")
         c.cut_ssh("h3")
         c.stop_sshd("h4")
+        c.deny_login("h1")
         c.hide_path("h1", d)
         c.reset_faults()
         self.assertEqual(c.dropped(), 0)

@@ -36,6 +36,19 @@ class Faults:
     def restore_ssh(self, host):
         self._loss.block_tcp_port(self.index(host), 22, blocked=False)
 
+    def deny_login(self, host):
+        """Restarts the host's sshd so that it refuses every login after authentication
+        ("Permission denied"); sessions it already opened keep running. Undone by
+        allow_login() or reset_faults()."""
+        self.stop_sshd(host)
+        self.start_sshd(host, options=("DenyUsers=*",))
+        self._denied.add(host)
+
+    def allow_login(self, host):
+        self.stop_sshd(host)
+        self.start_sshd(host)
+        self._denied.discard(host)
+
     def hide_path(self, host, directory):
         """Makes a directory look empty on one host only (an empty tmpfs over it in the host's
         mount namespace), e.g. so a program is missing there. Visible to ssh sessions too."""
@@ -58,7 +71,7 @@ class Faults:
         return paths
 
     def reset_faults(self):
-        """Undoes every fault: loss, link and ssh cuts, stopped sshds, hidden paths.
+        """Undoes every fault: loss, link and ssh cuts, stopped or denying sshds, hidden paths.
 
         ClusterTestCase calls it before each test so tests sharing a cluster stay independent.
         """
@@ -70,5 +83,7 @@ class Faults:
                 self.run(host, ["umount", path], check=True)
             sshd = self._sshd.get(host)
             pid = sshd if isinstance(sshd, int) else getattr(sshd, "pid", None)
-            if pid is None or not nsutil.proc_alive(pid):
+            if host in self._denied or pid is None or not nsutil.proc_alive(pid):
+                self.stop_sshd(host)
                 self.start_sshd(host)
+                self._denied.discard(host)

@@ -85,6 +85,7 @@ class Cluster(Faults):
         self._ssh_alive = tuple(ssh_alive)
         self._anchors = {}  # host -> (pid, start time)
         self._sshd = {}  # host -> Popen (or pid when attached)
+        self._denied = set()  # hosts whose sshd refuses logins (deny_login)
         self._children = []
         self._reaper = None
         self._loss = None
@@ -268,12 +269,14 @@ class Cluster(Faults):
         self.index(host)
         return host
 
-    def start_sshd(self, host, wait=True):
-        """(Re)starts the host's sshd; with wait, returns once it accepts connections."""
+    def start_sshd(self, host, wait=True, options=()):
+        """(Re)starts the host's sshd, with extra sshd_config options ("Key=value") if given;
+        with wait, returns once it accepts connections."""
         hd = os.path.join(self.run_dir, host)
+        extra = [arg for opt in options for arg in ("-o", opt)]
         proc = subprocess.Popen(
             self.nsenter_argv(host) + [sshsetup.SSHD, "-D", "-f", os.path.join(hd, "sshd_config"),
-                                       "-E", os.path.join(hd, "sshd.log")],
+                                       "-E", os.path.join(hd, "sshd.log")] + extra,
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True, cwd="/")
         self._sshd[host] = proc
@@ -284,8 +287,11 @@ class Cluster(Faults):
         """Kills the host's listening sshd (sessions it already opened keep running)."""
         proc = self._sshd.pop(self._check_host(host), None)
         if proc is not None:
-            nsutil.kill_pid(proc if isinstance(proc, int) else proc.pid)
-            if not isinstance(proc, int):
+            pid = proc if isinstance(proc, int) else proc.pid
+            nsutil.kill_pid(pid)
+            if isinstance(proc, int):
+                poll_for(lambda: not nsutil.proc_alive(pid), 10, what=f"sshd on {host} to exit")
+            else:
                 proc.wait(timeout=10)
 
     def _wait_sshd(self, host):
