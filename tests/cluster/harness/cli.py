@@ -26,7 +26,8 @@ def _up(args):
         print(f"RUNID={c.run_id}")
         print(f"SSH_CONFIG={c.ssh_config}")
         print(f"SSH_WRAPPER={c.ssh_wrapper}")
-        print(f"HOSTFILE={c.write_hostfile()}")
+        print(f"HOSTFILE={c.write_hostfile(slots=args.slots)}")
+        print(f"HOSTFILE_MPICH={c.write_hostfile(slots=args.slots, style='mpich')}")
         for h, d in info["hosts"].items():
             print(f"{h.upper()}={d['addr']}")
         print(f"# run inside a host: {sys.argv[0]} run {c.run_id} h1 -- CMD...", file=sys.stderr)
@@ -127,6 +128,7 @@ def main(argv):
     p = sub.add_parser("up", help="create a detached cluster and print its description")
     p.add_argument("--hosts", type=int, default=4)
     p.add_argument("--shm-size", default=None, help="size of each host's /dev/shm (e.g. 1g)")
+    p.add_argument("--slots", type=int, default=1, help="slots per host in the host files")
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=_up)
     p = sub.add_parser("run", help="run a command inside a host of a run")
