@@ -23,7 +23,6 @@
 #include <camure/export.hpp>
 #include <camure/rmp.hpp>
 
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -32,7 +31,6 @@
 #include <string>
 #include <string_view>
 #include <system_error>
-#include <thread>
 #include <vector>
 
 namespace camure::topic {

@@ -3,7 +3,9 @@
 
 #include "runtime/shm/topic_layout.hpp"
 
+#include <atomic>
 #include <cstring>
+#include <thread>
 
 namespace camure::topic {
 
