@@ -49,6 +49,31 @@ s.bind((local, 0))
 s.sendto(payload.encode(), (group, port))
 """
 
+MCAST6_RECV = r"""
+import socket, struct, sys
+group, port = sys.argv[1], int(sys.argv[2])
+idx = socket.if_nametoindex("eth0")
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("::", port))
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP,
+             socket.inet_pton(socket.AF_INET6, group) + struct.pack("@I", idx))
+s.settimeout(20)
+print("ready", flush=True)
+data, src = s.recvfrom(2048)
+print(data.decode(), src[0].split("%")[0], flush=True)
+"""
+
+MCAST6_SEND = r"""
+import socket, sys
+group, port, payload = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+idx = socket.if_nametoindex("eth0")
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, idx)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 1)
+s.sendto(payload.encode(), (group, port, 0, idx))
+"""
+
 UDP_COUNT = r"""
 import socket, sys
 addr, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
@@ -152,6 +177,19 @@ class HarnessTest(clustertest.ClusterTestCase):
             out, _ = p.communicate(timeout=25)
             self.assertEqual(p.returncode, 0, f"{h} received nothing")
             self.assertEqual(out.split(), [payload, c.addr("h1")], h)
+
+    def test_ipv6_multicast_reaches_every_host(self):
+        c = self.cluster
+        group, port, payload = c.mcast_group6(1), 47704, f"hello6-{c.run_id}"
+        receivers = {h: c.popen(h, [PY, "-c", MCAST6_RECV, group, str(port)],
+                                stdout=subprocess.PIPE, text=True) for h in c.hosts[1:]}
+        for h, p in receivers.items():
+            self.assertEqual(read_line(p, 20), "ready", h)
+        c.run("h1", [PY, "-c", MCAST6_SEND, group, str(port), payload], check=True)
+        for h, p in receivers.items():
+            out, _ = p.communicate(timeout=25)
+            self.assertEqual(p.returncode, 0, f"{h} received nothing")
+            self.assertEqual(out.split(), [payload, c.addr6("h1")], h)
 
     def _udp_round(self, loss, receivers=("h2",), group=None, n=1000):
         """Sends n datagrams from h1 to h2 (or to group, received on `receivers`) with loss %

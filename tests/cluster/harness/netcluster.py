@@ -144,6 +144,13 @@ class Cluster(Faults):
             raise ValueError("n must be 1..254")
         return f"239.77.{self.k}.{n}"
 
+    def mcast_group6(self, n=1):
+        """A link-scope IPv6 multicast group private to this run: ff12::77:K:n (use with
+        interface eth0 and the hosts' link-local addresses, addr6())."""
+        if not 1 <= n <= 0xffff:
+            raise ValueError("n must be 1..65535")
+        return f"ff12::77:{self.k:x}:{n:x}"
+
     # --- lifecycle -------------------------------------------------------------------------
     def __enter__(self):
         self.start()
