@@ -280,7 +280,9 @@ class HarnessTest(clustertest.ClusterTestCase):
             c.cut_ssh("h3")
             self.assertEqual(c.run("h1", ["ping", "-c", "1", "-W", "5", c.addr("h3")]).returncode,
                              0, "cut_ssh stopped more than ssh")
-            self.assertNotEqual(c.ssh("h2", "h3", "true", timeout=30).returncode, 0)
+            r = c.run("h2", c.ssh_argv("h3")[:-1] + ["-o", "ConnectTimeout=2", "h3", "true"],
+                      timeout=30)
+            self.assertEqual(r.returncode, 255, "a new ssh connection passed the cut")
         self._ssh_session_dies("h3", cut, lambda: c.restore_ssh("h3"))
 
     def test_kill_all_spares_harness(self):

@@ -68,7 +68,7 @@ def sshd_config(host_dir, address, host_key, authorized_keys, alive=(1, 3)):
     ])
 
 
-def ssh_config(hosts, identity, known_hosts, connect_timeout=5, alive=(1, 3)):
+def ssh_config(hosts, identity, known_hosts, connect_timeout=10, alive=(1, 3)):
     """ssh_config text mapping h1..hN to their addresses with the run's key and host keys.
 
     hosts: list of (name, address). Dead peers are noticed within alive[0] * alive[1] s.
