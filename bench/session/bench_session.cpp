@@ -18,7 +18,6 @@
 #include <vector>
 
 using namespace camure::session;
-using Clock = std::chrono::steady_clock;
 using std::chrono::seconds;
 
 namespace {

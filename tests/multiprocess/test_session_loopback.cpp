@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <future>
 #include <map>
@@ -316,4 +317,42 @@ TEST(SessionLoopback, StreamWriterLargeAndEmptyMessages) {
   EXPECT_EQ(r.recv(seconds(5)).size(), 0u);
   g.wait(seconds(60), ec);
   EXPECT_FALSE(ec);
+}
+
+TEST(SessionLoopback, GiantMessageOfOneGiB) {
+  // Moves 1 GiB + 1 byte through the window as one message (streamed by write_message) and
+  // checks every byte. Slow on a shared 2-core VM, so opt-in.
+  if (!std::getenv("CAMURE_TEST_GIANT")) GTEST_SKIP() << "set CAMURE_TEST_GIANT=1 to move a 1 GiB message";
+  const Endpoint group = test::unique_group();
+  auto o = test::loopback_options();
+  o.max_datagram = 60000;
+  o.window_bytes = 8 << 20;
+  o.liveness_timeout = std::chrono::milliseconds(5000);
+  auto c = Coordinator::start(Endpoint{"127.0.0.1", 0}, group, o);
+  auto g = c.create_broadcast_group(kBcast);
+  auto m = Member::join(c.local_endpoint(), o);
+  std::error_code ec;
+  auto acc = std::async(std::launch::async, [&] { g.accept_until(1, seconds(10)); });
+  auto r = m.join_broadcast_group(kBcast, seconds(10), ec);
+  ASSERT_FALSE(ec);
+  acc.get();
+  constexpr std::size_t kSize = (std::size_t{1} << 30) + 1, kPiece = 16 << 20;
+  auto byte_at = [](std::size_t i) { return static_cast<std::byte>((i * 2654435761u) >> 13); };
+  auto sender = std::async(std::launch::async, [&] {
+    std::vector<std::byte> piece(kPiece);
+    auto w = g.write_message();
+    for (std::size_t off = 0; off < kSize; off += kPiece) {
+      const std::size_t n = std::min(kPiece, kSize - off);
+      for (std::size_t i = 0; i < n; ++i) piece[i] = byte_at(off + i);
+      w.write(std::span(piece).first(n));
+    }
+    w.finish();
+    g.wait(seconds(120));
+  });
+  auto msg = r.recv(seconds(600));
+  ASSERT_EQ(msg.size(), kSize);
+  std::size_t bad = 0;
+  for (std::size_t i = 0; i < kSize; ++i) bad += msg.data()[i] != byte_at(i);
+  EXPECT_EQ(bad, 0u);
+  sender.get();
 }

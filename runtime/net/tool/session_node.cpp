@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 using namespace camure::session;
-using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
