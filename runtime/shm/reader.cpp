@@ -4,10 +4,16 @@
 #include "runtime/shm/notify.hpp"
 #include "runtime/shm/ring_shared.hpp"
 
+#include <cstring>
+
 namespace camure::rmp {
 
 using namespace camure::shm::ring;
 using detail::RingShared;
+
+// Ring bytes copied per drain() call: large enough to amortise the validation, small enough to
+// stay in L1/L2.
+constexpr std::uint64_t kDrainChunk = 64 * 1024;
 
 struct Reader::Impl {
   std::shared_ptr<RingShared> keep;
@@ -21,7 +27,7 @@ struct Reader::Impl {
   std::uint64_t expected = 0; // sequence number of the next message
   std::uint64_t published = 0; // position last published in the slot
   shm::udp::Receiver rx;
-  bool notify_counted = false;
+  std::vector<std::byte> scratch; // drain()'s private copy
 
   ~Impl() {
     if (r) detail::release_slot(*r, claim); // also gives back the notify/sleeper counts
@@ -89,6 +95,58 @@ struct Reader::Impl {
       advanced();
       return {ReadStatus::ok, h.length, 0, h.seq};
     }
+  }
+
+  // Batch read: one copy of [pos, end) into scratch, one validation, then parse the stable copy.
+  DrainResult drain(Sink sink, void *ctx, std::size_t max_messages) {
+    if (pos == commit) {
+      commit = c->commit.commit.load(std::memory_order_acquire);
+      if (pos == commit) {
+        if (published != pos) publish_position();
+        return {ReadStatus::would_block, 0, 0};
+      }
+    }
+    if (scratch.empty()) scratch.resize(std::min<std::uint64_t>(rb.capacity, kDrainChunk));
+    const std::uint64_t len = std::min<std::uint64_t>(commit - pos, scratch.size());
+    copy_out(rb, pos, scratch.data(), len);
+    if (clobbered(pos)) {
+      const ReadResult o = overrun();
+      return {o.status, 0, o.lost};
+    }
+    // Every byte of the copy is now known to be what completed writes left there.
+    std::uint64_t off = 0;
+    std::size_t n = 0;
+    while (n < max_messages && off + kRecordHeaderBytes <= len) {
+      RecordHeader h;
+      std::memcpy(&h, scratch.data() + off, sizeof h);
+      if ((h.kind != kKindMessage && h.kind != kKindSkip) || h.length > rb.capacity - kRecordHeaderBytes ||
+          record_bytes(h.length) > commit - pos - off || h.seq != expected) {
+        if (n > 0) break; // deliver what came before; the next call reports the bad record
+        std::uint64_t lost = 0;
+        jump_to_head(lost);
+        return {ReadStatus::corrupt, 0, lost};
+      }
+      const std::uint64_t rec = record_bytes(h.length);
+      if (off + rec > len) break; // continues beyond the copied chunk
+      if (h.kind == kKindMessage) {
+        sink(ctx, std::span<const std::byte>(scratch.data() + off + kRecordHeaderBytes, h.length), h.seq);
+        ++expected;
+        ++n;
+      }
+      off += rec;
+    }
+    if (off == 0 && n < max_messages) {
+      // The next record alone is bigger than the chunk: grow the private buffer to hold it.
+      RecordHeader h;
+      std::memcpy(&h, scratch.data(), sizeof h);
+      if (record_bytes(h.length) <= rb.capacity && record_bytes(h.length) > scratch.size()) {
+        scratch.resize(record_bytes(h.length));
+        return drain(sink, ctx, max_messages);
+      }
+    }
+    pos += off;
+    advanced();
+    return {n ? ReadStatus::ok : ReadStatus::would_block, n, 0};
   }
 
   ReadResult overrun() noexcept {
@@ -177,6 +235,22 @@ ReadResult Reader::read(std::vector<std::byte> &out, std::chrono::nanoseconds ti
     }
     if (res.status == ReadStatus::ok) out.resize(res.size);
     return res;
+  }
+}
+
+DrainResult Reader::drain_impl(Sink sink, void *ctx, std::chrono::nanoseconds timeout, std::size_t max_messages) {
+  if (!impl_) return {ReadStatus::corrupt, 0, 0};
+  Impl &m = *impl_;
+  DrainResult res = m.drain(sink, ctx, max_messages);
+  if (res.status != ReadStatus::would_block) return res;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    const std::error_code ec = shm::wait_until(
+        m.c->data_cell, [&] { return m.c->commit.commit.load(std::memory_order_acquire) != m.pos; }, deadline,
+        shm::WaitPolicy{}, &m.slot->sleeping);
+    res = m.drain(sink, ctx, max_messages);
+    if (res.status != ReadStatus::would_block) return res;
+    if (ec || std::chrono::steady_clock::now() >= deadline) return {ReadStatus::timeout, 0, 0};
   }
 }
 
