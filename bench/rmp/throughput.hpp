@@ -14,6 +14,7 @@ struct ThroughputPoint {
   std::uint64_t messages = 0;    ///< total across writers
   std::size_t batch = 64;        ///< messages per write_batch call
   std::size_t capacity = 1 << 22;
+  bool drain = true;             ///< readers use Reader::drain (batch) instead of read_into
 };
 
 /// Runs one point and prints its RESULT line; false if a process failed.
