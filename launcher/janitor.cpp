@@ -48,8 +48,12 @@ int count_live_members(const std::set<pid_t> &groups) {
   return live;
 }
 
-void kill_groups(const std::set<pid_t> &groups) {
-  for (pid_t g : groups) ::kill(-g, SIGKILL);
+/// SIGKILLs every group; returns whether any of them still had a process (zombies included).
+bool kill_groups(const std::set<pid_t> &groups) {
+  bool any = false;
+  for (pid_t g : groups)
+    if (::kill(-g, SIGKILL) == 0) any = true;
+  return any;
 }
 
 } // namespace
@@ -93,7 +97,8 @@ void kill_groups(const std::set<pid_t> &groups) {
   // Leftovers: ranks (if camurerun died) and anything they started in their groups.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (!groups.empty()) {
-    kill_groups(groups);
+    // Usually every group is already empty (camurerun reaped its ranks): no /proc scan then.
+    if (!kill_groups(groups)) break;
     if (count_live_members(groups) == 0 || std::chrono::steady_clock::now() >= deadline) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }

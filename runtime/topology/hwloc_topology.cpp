@@ -24,6 +24,13 @@ Topology load_host_topology(std::error_code &ec, std::string &why) {
     why = "hwloc: cannot initialise a topology";
     return {};
   }
+  // Only PUs, cores, NUMA nodes and packages are needed, and all come from Linux's sysfs: skip
+  // I/O devices and caches, and the x86 CPUID backend, which migrates the process across
+  // every cpu to query it (tens of ms of launcher start-up on a busy host).
+  hwloc_topology_set_components(topo, HWLOC_TOPOLOGY_COMPONENTS_FLAG_BLACKLIST, "x86");
+  hwloc_topology_set_io_types_filter(topo, HWLOC_TYPE_FILTER_KEEP_NONE);
+  hwloc_topology_set_cache_types_filter(topo, HWLOC_TYPE_FILTER_KEEP_NONE);
+  hwloc_topology_set_icache_types_filter(topo, HWLOC_TYPE_FILTER_KEEP_NONE);
   if (hwloc_topology_load(topo) != 0) {
     hwloc_topology_destroy(topo);
     ec = make_error_code(errc::system_error);
