@@ -49,9 +49,27 @@ std::map<int, std::string> observed(const std::string &out) {
 
 } // namespace
 
+/// Number of cpus in one core here (learned from camurerun itself; 1 without SMT).
+static std::size_t cpus_per_core() {
+  CamurerunProcess p({"-n", "1", "--bind-to", "core", "--report-bindings", "/bin/true"});
+  if (p.finish() != 0) return 1;
+  const std::string list = reported(p.err())[0];
+  std::size_t n = 0;
+  // cpulist like "0" or "0-1" or "0,4": count members
+  std::size_t pos = 0;
+  while (pos <= list.size()) {
+    const std::size_t comma = std::min(list.find(',', pos), list.size());
+    const std::string item = list.substr(pos, comma - pos);
+    const auto dash = item.find('-');
+    n += dash == std::string::npos ? 1 : std::stoul(item.substr(dash + 1)) - std::stoul(item.substr(0, dash)) + 1;
+    pos = comma + 1;
+  }
+  return std::max<std::size_t>(n, 1);
+}
+
 TEST(LauncherBinding, CoreBindingIsReportedAndApplied) {
   const auto cpus = allowed_cpus();
-  const int n = static_cast<int>(std::min<std::size_t>(cpus.size(), 4));
+  const int n = static_cast<int>(std::min<std::size_t>(std::max<std::size_t>(cpus.size() / cpus_per_core(), 1), 4));
   CamurerunProcess p({"-n", std::to_string(n), "--bind-to", "core", "--report-bindings", PROBE_PATH, "affinity"});
   ASSERT_EQ(p.finish(), 0) << p.err();
   auto rep = reported(p.err());
