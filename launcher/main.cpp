@@ -157,6 +157,7 @@ int run(int argc, char **argv) {
   ocfg.tag = o.tag_output;
   ocfg.timestamp = o.timestamp_output;
   ocfg.dir = o.output_dir;
+  ocfg.merge_stderr = o.merge_stderr;
   auto output = OutputForwarder::create(ocfg, np, ec, why);
   if (!output) return usage_error("--output-filename: " + why);
 

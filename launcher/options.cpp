@@ -32,6 +32,7 @@ po::options_description make_description(Options &o, std::string &np_text, std::
     ("x,x", po::value(&o.exports)->value_name("VAR[=value]"), "export VAR (with this value) to the ranks")
     ("tag-output", po::bool_switch(&o.tag_output), "prefix every output line with [rank]")
     ("timestamp-output", po::bool_switch(&o.timestamp_output), "prefix every output line with a UTC timestamp")
+    ("merge-stderr-to-stdout", po::bool_switch(&o.merge_stderr), "send the ranks' stderr lines to stdout")
     ("output-filename", po::value(&o.output_dir)->value_name("DIR"),
        "write rank r's output to DIR/1/rank.r/stdout and .../stderr instead of ours")
     ("wdir", po::value(&o.wdir)->value_name("DIR"), "run the ranks in DIR")

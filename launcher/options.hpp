@@ -18,6 +18,7 @@ struct Options {
   std::vector<std::string> exports;    ///< -x VAR[=value], in order
   bool tag_output = false;             ///< --tag-output
   bool timestamp_output = false;       ///< --timestamp-output
+  bool merge_stderr = false;           ///< --merge-stderr-to-stdout
   std::string output_dir;              ///< --output-filename DIR ("" = forward to our stdout/stderr)
   std::string wdir;                    ///< --wdir DIR ("" = camurerun's cwd)
   int stdin_rank = 0;                  ///< --stdin RANK|none: who gets our stdin (-1 = nobody)

@@ -63,7 +63,7 @@ std::unique_ptr<OutputForwarder> OutputForwarder::create(const OutputConfig &cfg
   for (int r = 0; r < nranks; ++r) {
     if (cfg.dir.empty()) {
       f->stream(r, 1).fd = cfg.out_fd;
-      f->stream(r, 2).fd = cfg.err_fd;
+      f->stream(r, 2).fd = cfg.merge_stderr ? cfg.out_fd : cfg.err_fd;
       continue;
     }
     const std::string d = cfg.dir + "/1/rank." + std::to_string(r);
@@ -72,6 +72,10 @@ std::unique_ptr<OutputForwarder> OutputForwarder::create(const OutputConfig &cfg
       return nullptr;
     }
     for (int s : {1, 2}) {
+      if (s == 2 && cfg.merge_stderr) {
+        f->stream(r, 2).fd = f->stream(r, 1).fd; // owned by the stdout stream
+        continue;
+      }
       const std::string file = d + (s == 1 ? "/stdout" : "/stderr");
       const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
       if (fd < 0) {

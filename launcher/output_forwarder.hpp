@@ -13,6 +13,7 @@ struct OutputConfig {
   bool tag = false;        ///< "[rank] " before every line
   bool timestamp = false;  ///< "[2026-01-02T03:04:05.123456Z] " before every line
   std::string dir;         ///< per-rank files DIR/1/rank.N/{stdout,stderr} instead of out_fd/err_fd
+  bool merge_stderr = false; ///< stderr lines go where stdout lines go
   int out_fd = 1;
   int err_fd = 2;
   std::size_t max_line = 64 * 1024; ///< a longer line without newline is emitted in pieces

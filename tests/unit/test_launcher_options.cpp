@@ -62,7 +62,7 @@ TEST(LauncherOptions, EveryOptionIsParsed) {
   const ParseResult r = parse({"-np", "8", "--map-by", "socket", "-bind-to", "core:overload-allowed", "--report-bindings",
                                "-x", "A=1", "-x", "B", "--tag-output", "--timestamp-output", "--output-filename", "out",
                                "--wdir", "/tmp", "--stdin", "none", "--timeout", "2.5", "--kill-grace", "0.5",
-                               "--keep-going", "--use-hwthread-cpus", "prog"});
+                               "--keep-going", "--use-hwthread-cpus", "--merge-stderr-to-stdout", "prog"});
   ASSERT_EQ(r.outcome, ParseOutcome::run) << r.error;
   const Options &o = r.options;
   EXPECT_EQ(o.map_by, "socket");
@@ -79,6 +79,7 @@ TEST(LauncherOptions, EveryOptionIsParsed) {
   EXPECT_DOUBLE_EQ(o.grace_s, 0.5);
   EXPECT_TRUE(o.keep_going);
   EXPECT_TRUE(o.use_hwthreads);
+  EXPECT_TRUE(o.merge_stderr);
 }
 
 TEST(LauncherOptions, HelpAndVersion) {

@@ -140,3 +140,18 @@ TEST(LauncherOutputForwarder, UncreatableDirectoryIsAnError) {
   EXPECT_TRUE(ec);
   EXPECT_NE(why.find("/proc/camure-cannot-create-here"), std::string::npos) << why;
 }
+
+TEST(LauncherOutputForwarder, MergedStderrGoesToStdoutAsWholeLines) {
+  Sink out, err;
+  OutputConfig cfg;
+  cfg.tag = true;
+  cfg.merge_stderr = true;
+  cfg.out_fd = out.fds[1];
+  cfg.err_fd = err.fds[1];
+  auto f = make(cfg, 1);
+  f->data(0, 1, "out-a");
+  f->data(0, 2, "err\n");
+  f->data(0, 1, "-b\n");
+  EXPECT_EQ(out.drain(), "[0] err\n[0] out-a-b\n");
+  EXPECT_EQ(err.drain(), "");
+}
