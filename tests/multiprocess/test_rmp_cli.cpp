@@ -70,19 +70,21 @@ TEST(RmpCli, ListShowsLiveWritersAndReaders) {
 }
 
 TEST(RmpCli, CleanRemovesOnlyStaleSegments) {
-  const std::string live = test::unique_name("cli-live");
-  const std::string dead = test::unique_name("cli-dead");
+  const std::string scope = test::unique_name("cliclean") + "-";
+  const std::string live = scope + "live";
+  const std::string dead = scope + "dead";
   Ring keep = Ring::create(live, {});
   test::Child creator([&] {
     Ring r = Ring::create(dead, {});
     return r.valid() ? 0 : 1;
   });
   ASSERT_EQ(creator.exit_code(), 0);
-  const CliRun dry = run("clean --dry-run");
+  // Scoped to this test's names: never touches segments of tests running in parallel.
+  const CliRun dry = run("clean --dry-run " + scope);
   EXPECT_EQ(dry.status, 0);
   EXPECT_NE(dry.out.find(dead), std::string::npos) << dry.out;
   EXPECT_EQ(dry.out.find(live), std::string::npos) << dry.out;
-  const CliRun c = run("clean");
+  const CliRun c = run("clean " + scope);
   EXPECT_EQ(c.status, 0);
   EXPECT_EQ(Ring::remove(dead), errc::not_found);
   EXPECT_FALSE(Ring::remove(live)); // still there: its creator (this process) is alive
@@ -100,6 +102,7 @@ TEST(RmpCli, RmAndBadInput) {
   EXPECT_EQ(run("rm ../etc/passwd").status, 2);
   EXPECT_EQ(run("list extra").status, 2);
   EXPECT_EQ(run("clean --force").status, 2);
+  EXPECT_EQ(run("clean a/b").status, 2);
   const CliRun h = run("--help");
   EXPECT_EQ(h.status, 0);
   EXPECT_NE(h.out.find("usage: camure-shm"), std::string::npos);

@@ -38,8 +38,10 @@ void usage(std::FILE *out) {
                "                  whether it is alive, processes mapping it, and for RMP rings the live\n"
                "                  writers and readers, head sequence and repairs\n"
                "  rm NAME...      remove the named segments (NAME with or without the 'camure.' prefix)\n"
-               "  clean [-n]      remove stale segments: creator dead and no process maps them\n"
-               "                  (-n / --dry-run: only print what would be removed)\n"
+               "  clean [-n] [PREFIX]\n"
+               "                  remove stale segments: creator dead and no process maps them\n"
+               "                  (-n / --dry-run: only print what would be removed; PREFIX: only\n"
+               "                  segments whose name starts with it)\n"
                "  -h, --help      this text\n"
                "\n"
                "exit status: 0 ok, 1 an operation failed, 2 bad usage\n");
@@ -216,11 +218,12 @@ int cmd_rm(const std::vector<std::string> &args) {
   return rc;
 }
 
-int cmd_clean(bool dry_run) {
+int cmd_clean(bool dry_run, const std::string &prefix) {
   const auto users = mapping_processes();
   int rc = 0;
   unsigned removed = 0;
   for (const auto &n : segment_names()) {
+    if (n.rfind(prefix, 0) != 0) continue;
     const Info i = inspect(n, users);
     if (!stale(i)) continue;
     if (dry_run) {
@@ -263,15 +266,18 @@ int main(int argc, char **argv) {
   if (cmd == "rm") return cmd_rm(args);
   if (cmd == "clean") {
     bool dry = false;
+    std::string prefix;
     for (const auto &a : args) {
       if (a == "-n" || a == "--dry-run") {
         dry = true;
+      } else if (prefix.empty() && !a.empty() && a[0] != '-' && Segment::valid_name(strip(a))) {
+        prefix = strip(a);
       } else {
         std::fprintf(stderr, "camure-shm clean: unexpected argument '%s'\n", a.c_str());
         return 2;
       }
     }
-    return cmd_clean(dry);
+    return cmd_clean(dry, prefix);
   }
   std::fprintf(stderr, "camure-shm: unknown command '%s' (see camure-shm --help)\n", cmd.c_str());
   return 2;
