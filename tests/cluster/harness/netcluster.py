@@ -10,14 +10,17 @@ Each host hN is a network namespace with `eth0` = 10.77.K.N/24 (K chosen per run
 into bridge br0 of a switch namespace (multicast snooping off, so multicast floods), a route
 224.0.0.0/4 via eth0, and an anchor process holding private mount, UTS and IPC namespaces
 with its own /dev/shm, /run, /etc/hosts (h1..hN) and hostname. sshd and every command the
-harness starts run inside all of them; sessions that sshd opens inherit them. Nothing in the root
-namespace's network or ssh configuration is touched. See tests/cluster/README.md.
+harness starts run inside all of them; sessions that sshd opens inherit them. Nothing in the
+root namespace's network or ssh configuration is touched. See tests/cluster/README.md.
 
-CLI (for manual use and benchmark scripts):
-    netcluster.py up [--hosts N]     create a detached cluster, print its description
-    netcluster.py run RUNID HOST -- CMD...
-    netcluster.py down RUNID         tear it down
-    netcluster.py list | cleanup     show runs / remove leftovers of dead runs
+CLI (for manual use, shell tests and benchmark scripts):
+    netcluster.py up [--hosts N] [--slots S]   create a detached cluster, print its description
+    netcluster.py run RUNID HOST -- CMD...     run a command inside a host
+    netcluster.py loss RUNID PCT [--host H]    cut RUNID H [--ssh-only]    restore ...
+    netcluster.py kill RUNID HOST REGEX [--signal SIG]
+    netcluster.py down RUNID                   tear it down
+    netcluster.py with [--hosts N] [--in H|root] -- CMD   up, run CMD, down; CMD's status
+    netcluster.py list | cleanup               show runs / remove leftovers of dead runs
 """
 
 import os
@@ -403,7 +406,7 @@ class Cluster(Faults):
 
         The harness's own anchor and listening sshd are spared. Returns the pids signalled.
         """
-        spare = {self._anchors[host][0]}
+        spare = {self._anchors[self._check_host(host)][0]}
         if host in self._sshd:
             s = self._sshd[host]
             spare.add(s if isinstance(s, int) else s.pid)
