@@ -58,16 +58,18 @@ INSTANTIATE_TEST_SUITE_P(IntAndTerm, LauncherSignals, ::testing::Values(SIGINT, 
 
 TEST(LauncherSignalsMore, SecondSigintKillsRanksThatIgnoreTheFirst) {
   camure::test::become_subreaper();
-  CamurerunProcess p({"-n", "2", "--kill-grace", "1000", PROBE_PATH, "wait", "ignore-term"});
+  CamurerunProcess p({"-n", "2", "--kill-grace", "1000", PROBE_PATH, "wait", "ignore-int-term"});
   auto pids = p.wait_ready(2);
   ASSERT_EQ(pids.size(), 2u);
-  p.signal(SIGTERM); // forwarded and ignored by the ranks; the grace period is huge
-  // A second signal (a different one: equal pending signals would coalesce) means "kill now";
-  // without it the ranks, which ignore SIGTERM, would live for the whole grace period.
+  // The first signal is forwarded and ignored by the ranks; the grace period is huge. The
+  // second (a different one: equal pending signals would coalesce) means "kill now"; without
+  // it the ranks would live for the whole grace period and finish() would time out.
+  p.signal(SIGTERM);
   p.signal(SIGINT);
   const auto code = p.finish(30s);
   ASSERT_TRUE(code.has_value());
-  EXPECT_EQ(*code, 128 + SIGTERM);
+  // Both may be pending together; the kernel then delivers the lower-numbered one first.
+  EXPECT_TRUE(*code == 128 + SIGTERM || *code == 128 + SIGINT) << *code;
   EXPECT_TRUE(camure::test::no_descendants_left(10s));
 }
 

@@ -5,7 +5,7 @@
 //   exit R=C[,R=C]        rank R exits with code C, the others exit 0
 //   fail-then-wait R=C    rank R exits with code C, the others print ready and wait forever
 //   raise R=SIG           rank R raises SIG, the others wait forever
-//   wait [ignore-term]    print "ready <rank> <pid>" and wait forever
+//   wait [ignore-term|ignore-int-term]  print "ready <rank> <pid>" and wait forever
 //   abort R CODE          rank R writes "abort CODE" on the control fd and waits; others wait
 //   segment               create /dev/shm/camure-<JOB_ID>-probe<rank>, print ready, wait
 //   stdin                 read stdin to EOF, print "stdin <rank> <bytes> <fnv1a>"
@@ -186,6 +186,10 @@ int main(int argc, char **argv) {
   }
   if (mode == "wait") {
     if (argc > 2 && std::string(argv[2]) == "ignore-term") ::signal(SIGTERM, SIG_IGN);
+    if (argc > 2 && std::string(argv[2]) == "ignore-int-term") {
+      ::signal(SIGTERM, SIG_IGN);
+      ::signal(SIGINT, SIG_IGN);
+    }
     ready();
     wait_forever();
   }
