@@ -241,6 +241,11 @@ public:
   /// Discards pending notification datagrams (non-blocking).
   void drain_notifications() noexcept;
 
+  /// Makes a read_into()/read()/drain() that is blocked (or the next one) on another thread
+  /// return early with ReadStatus::timeout. The only member that may be called concurrently
+  /// with the others; used to stop a reader thread without polling.
+  void interrupt() noexcept;
+
   /// Sequence number of the next message this reader expects.
   std::uint64_t next_sequence() const noexcept;
   bool valid() const noexcept { return impl_ != nullptr; }

@@ -112,6 +112,10 @@ public:
   /// timeout (0 = only what is already there); returns how many were delivered.
   std::size_t poll(const Callback &on_message, std::chrono::nanoseconds timeout, const LossCallback &on_loss = {});
 
+  /// Makes a receive()/poll() blocked on another thread return early (ReceiveStatus::timeout).
+  /// The only member that may be called concurrently with the others.
+  void interrupt() noexcept { reader_.interrupt(); }
+
   const std::string &topic() const noexcept { return topic_; }
   bool receives_descendants() const noexcept { return descendants_; }
   /// Ring messages skipped because they were not topic messages or did not parse.
@@ -142,7 +146,8 @@ public:
   static Subscription start(const rmp::Ring &ring, std::string_view topic, bool receive_descendants,
                             Callback on_message, LossCallback on_loss = {});
 
-  /// Stops delivery and joins the thread (returns within ~50 ms). Never call from a callback.
+  /// Stops delivery (interrupting a blocked receive) and joins the thread. Never call from a
+  /// callback.
   void stop() noexcept;
 
 private:

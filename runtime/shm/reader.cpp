@@ -1,9 +1,11 @@
 // camure::rmp::Reader: lock-free validated reads (copy, then check the reserve mark), exact loss
 // reports on overrun, spin-then-futex blocking, optional UDP notification fd.
 #include "runtime/shm/fence.hpp"
+#include "runtime/shm/futex.hpp"
 #include "runtime/shm/notify.hpp"
 #include "runtime/shm/ring_shared.hpp"
 
+#include <atomic>
 #include <cstring>
 
 namespace camure::rmp {
@@ -28,6 +30,12 @@ struct Reader::Impl {
   std::uint64_t published = 0; // position last published in the slot
   shm::udp::Receiver rx;
   std::vector<std::byte> scratch; // drain()'s private copy
+  std::atomic<bool> interrupted{false};
+
+  // What a blocked read waits for: a new commit, or interrupt().
+  bool wake_condition() const noexcept {
+    return c->commit.commit.load(std::memory_order_acquire) != pos || interrupted.load(std::memory_order_acquire);
+  }
 
   ~Impl() {
     if (r) detail::release_slot(*r, claim); // also gives back the notify/sleeper counts
@@ -213,11 +221,11 @@ ReadResult Reader::read_into(std::span<std::byte> buf, std::chrono::nanoseconds 
   if (res.status != ReadStatus::would_block) return res;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
-    const std::error_code ec = shm::wait_until(
-        m.c->data_cell, [&] { return m.c->commit.commit.load(std::memory_order_acquire) != m.pos; }, deadline,
-        shm::WaitPolicy{}, &m.slot->sleeping);
+    const std::error_code ec =
+        shm::wait_until(m.c->data_cell, [&] { return m.wake_condition(); }, deadline, shm::WaitPolicy{}, &m.slot->sleeping);
     res = m.try_read(buf);
     if (res.status != ReadStatus::would_block) return res;
+    if (m.interrupted.exchange(false, std::memory_order_acq_rel)) return {ReadStatus::timeout, 0, 0, 0};
     if (ec || std::chrono::steady_clock::now() >= deadline) return {ReadStatus::timeout, 0, 0, 0};
   }
 }
@@ -245,11 +253,11 @@ DrainResult Reader::drain_impl(Sink sink, void *ctx, std::chrono::nanoseconds ti
   if (res.status != ReadStatus::would_block) return res;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
-    const std::error_code ec = shm::wait_until(
-        m.c->data_cell, [&] { return m.c->commit.commit.load(std::memory_order_acquire) != m.pos; }, deadline,
-        shm::WaitPolicy{}, &m.slot->sleeping);
+    const std::error_code ec =
+        shm::wait_until(m.c->data_cell, [&] { return m.wake_condition(); }, deadline, shm::WaitPolicy{}, &m.slot->sleeping);
     res = m.drain(sink, ctx, max_messages);
     if (res.status != ReadStatus::would_block) return res;
+    if (m.interrupted.exchange(false, std::memory_order_acq_rel)) return {ReadStatus::timeout, 0, 0};
     if (ec || std::chrono::steady_clock::now() >= deadline) return {ReadStatus::timeout, 0, 0};
   }
 }
@@ -276,6 +284,15 @@ int Reader::notify_fd(std::error_code &ec) {
 
 void Reader::drain_notifications() noexcept {
   if (impl_) impl_->rx.drain();
+}
+
+void Reader::interrupt() noexcept {
+  if (!impl_) return;
+  impl_->interrupted.store(true, std::memory_order_release);
+  // Wake every sleeper of the ring: the others re-check their condition and sleep again.
+  shm::WaitCell &cell = impl_->c->data_cell;
+  cell.seq.fetch_add(1, std::memory_order_seq_cst);
+  shm::futex::wake_all(cell.seq);
 }
 
 std::uint64_t Reader::next_sequence() const noexcept { return impl_ ? impl_->expected : 0; }

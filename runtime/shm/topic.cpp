@@ -102,9 +102,10 @@ ReceiveResult Subscriber::receive(Message &out, std::chrono::nanoseconds timeout
       if (r.lost) return {ReceiveStatus::lost, r.lost};
       continue;
     case rmp::ReadStatus::would_block:
-    case rmp::ReadStatus::timeout:
       if (std::chrono::steady_clock::now() >= deadline) return {ReceiveStatus::timeout, 0};
       continue;
+    case rmp::ReadStatus::timeout: // deadline passed, or interrupt()
+      return {ReceiveStatus::timeout, 0};
     }
     // Parse with every length checked against what was received.
     TopicHeader h;
@@ -176,8 +177,8 @@ Subscription Subscription::start(const rmp::Ring &ring, std::string_view topic, 
   s->thread = std::thread([s] {
     Message m;
     while (!s->stop.load(std::memory_order_acquire)) {
-      // Bounded waits so stop() is noticed promptly; idle cost is one futex wake-up per 50 ms.
-      const ReceiveResult r = s->sub.receive(m, std::chrono::milliseconds(50));
+      // Sleeps on the ring's futex until a message or stop()'s interrupt: zero CPU while idle.
+      const ReceiveResult r = s->sub.receive(m, std::chrono::hours(24));
       if (r.status == ReceiveStatus::ok && s->on_message) s->on_message(m);
       if (r.status == ReceiveStatus::lost && s->on_loss) s->on_loss(r.lost);
     }
@@ -198,6 +199,7 @@ Subscription Subscription::start(const rmp::Ring &ring, std::string_view topic, 
 void Subscription::stop() noexcept {
   if (!state_) return;
   state_->stop.store(true, std::memory_order_release);
+  state_->sub.interrupt();
   if (state_->thread.joinable()) state_->thread.join();
   state_.reset();
 }

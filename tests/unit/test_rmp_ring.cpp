@@ -3,6 +3,7 @@
 #include "runtime/shm/ring_shared.hpp"
 
 #include "support/child.hpp"
+#include "support/wait.hpp"
 
 #include <camure/rmp.hpp>
 
@@ -12,6 +13,7 @@
 
 #include <cstring>
 #include <numeric>
+#include <thread>
 
 using namespace camure;
 using namespace camure::rmp;
@@ -501,4 +503,24 @@ TEST_F(RingFixture, DrainReportsExactLossAndCorruption) {
   res = r.drain([](std::span<const std::byte>, std::uint64_t) {}, 0ms);
   EXPECT_EQ(res.status, ReadStatus::ok);
   EXPECT_EQ(res.messages, 1u);
+}
+
+TEST_F(RingFixture, InterruptWakesABlockedReaderWithoutAMessage) {
+  Ring ring = make();
+  Reader r = Reader::create(ring);
+  std::atomic<int> status{-1};
+  std::thread t([&] {
+    std::vector<std::byte> buf(64);
+    status = static_cast<int>(r.read_into(buf, std::chrono::hours(1)).status);
+  });
+  // Wait until the reader sleeps in the futex, then interrupt it.
+  ASSERT_TRUE(POLL_FOR(ring.shared()->ctl->data_cell.sleepers.load() == 1, 10s));
+  r.interrupt();
+  t.join();
+  EXPECT_EQ(status.load(), static_cast<int>(ReadStatus::timeout));
+  // The interrupt is consumed: the reader works normally afterwards.
+  Writer w = Writer::create(ring);
+  w.write(pattern(3, 1));
+  std::vector<std::byte> buf(64);
+  EXPECT_TRUE(r.read_into(buf, 1s).ok());
 }
