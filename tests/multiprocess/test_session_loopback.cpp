@@ -292,6 +292,7 @@ TEST(SessionLoopback, StreamWriterLargeAndEmptyMessages) {
   const Endpoint group = test::unique_group();
   auto o = test::loopback_options();
   o.max_datagram = 8192;
+  o.liveness_timeout = std::chrono::milliseconds(5000); // not a liveness test; sanitizers are slow
   auto c = Coordinator::start(Endpoint{"127.0.0.1", 0}, group, o);
   auto g = c.create_broadcast_group(kBcast);
   auto m = Member::join(c.local_endpoint(), o);

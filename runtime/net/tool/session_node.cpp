@@ -207,7 +207,9 @@ int member(const Args &a) {
     result(me + " ok=1 event=coordinator_lost after_ms=" + std::to_string(static_cast<long>(us_since(t0) / 1000)));
     return 0;
   }
-  result(me + " ok=1");
+  const auto st = m.stats();
+  result(me + " ok=1 bad_frames=" + std::to_string(st.dropped_total) + " malformed=" + std::to_string(st.dropped_malformed) +
+         " naks=" + std::to_string(st.naks_sent) + " packets=" + std::to_string(st.packets_received));
   return 0;
 }
 
