@@ -33,6 +33,7 @@ struct ChildPlan {
   int status; ///< CLOEXEC pipe: closed by a successful exec, else gets a StartFailure
   pid_t parent;
   const topology::AffinityMask *mask;
+  const rlimit *fd_limit; ///< restored before exec, or null
 };
 
 /// What a child reports on its status pipe when it cannot become the rank.
@@ -66,6 +67,7 @@ std::string describe_failure(const StartFailure &f, const std::string &program, 
   // Nothing but 0-2 and the control fd may leak into the rank.
   ::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
   ::fcntl(p.ctl, F_SETFD, 0);
+  if (p.fd_limit) ::setrlimit(RLIMIT_NOFILE, p.fd_limit);
   if (p.mask) {
     if (int e = p.mask->apply()) child_fail(p.status, 1, e);
   }
@@ -149,7 +151,8 @@ std::error_code LocalSpawner::launch(const JobSpec &job, std::string &why) {
     topology::AffinityMask mask;
     if (spec.binding.bound) mask = topology::AffinityMask(spec.binding.cpus);
     const ChildPlan plan{job.program.c_str(), cargv.data(), cenv.data(), job.wdir.empty() ? nullptr : job.wdir.c_str(),
-                         in[0], out[1], err[1], ctl[1], st[1], self, mask.empty() ? nullptr : &mask};
+                         in[0], out[1], err[1], ctl[1], st[1], self, mask.empty() ? nullptr : &mask,
+                         fd_limit_ ? &*fd_limit_ : nullptr};
 
     const pid_t pid = ::fork();
     if (pid == 0) child_main(plan);

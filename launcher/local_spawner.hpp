@@ -4,7 +4,9 @@
 #include "launcher/event_loop.hpp"
 #include "launcher/spawner.hpp"
 
+#include <optional>
 #include <string>
+#include <sys/resource.h>
 #include <vector>
 
 namespace camure::launcher {
@@ -19,6 +21,10 @@ class LocalSpawner final : public Spawner {
 public:
   LocalSpawner(EventLoop &loop, RankEvents &events);
   ~LocalSpawner() override;
+
+  /// The RLIMIT_NOFILE the ranks get (camurerun raises its own for many ranks' pipes; ranks
+  /// get what camurerun was started with).
+  void set_rank_fd_limit(const rlimit &limit) { fd_limit_ = limit; }
 
   std::error_code launch(const JobSpec &job, std::string &why) override;
   void signal_all(int sig) override;
@@ -47,6 +53,7 @@ private:
   RankEvents &events_;
   std::vector<Rank> ranks_;
   std::string program_, wdir_; ///< for start-failure messages
+  std::optional<rlimit> fd_limit_;
   int running_ = 0;
 };
 

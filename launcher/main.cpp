@@ -56,12 +56,16 @@ void ensure_standard_fds() {
   }
 }
 
-void raise_fd_limit() {
+/// Raises our open-file limit (3 fds per rank); returns the original for the ranks.
+std::optional<rlimit> raise_fd_limit() {
   rlimit rl{};
-  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return std::nullopt;
+  const rlimit original = rl;
+  if (rl.rlim_cur < rl.rlim_max) {
     rl.rlim_cur = rl.rlim_max;
     ::setrlimit(RLIMIT_NOFILE, &rl);
   }
+  return original;
 }
 
 topology::Level map_level(const Options &o) {
@@ -187,7 +191,7 @@ int run(int argc, char **argv) {
     write_all(2, lines);
   }
 
-  raise_fd_limit();
+  const std::optional<rlimit> rank_fd_limit = raise_fd_limit();
   // The janitor first: it must exist before any rank, and must not inherit our handlers.
   Janitor janitor = Janitor::start(job_id, ec);
   if (ec) return fatal("cannot start the cleanup process: " + ec.message());
@@ -202,6 +206,7 @@ int run(int argc, char **argv) {
     js.keep_going = o.keep_going;
     Job job(loop, signals, *output, janitor, js, np, spec.host);
     LocalSpawner spawner(loop, job);
+    if (rank_fd_limit) spawner.set_rank_fd_limit(*rank_fd_limit);
     code = job.run(spawner, spec);
   }
   output.reset();

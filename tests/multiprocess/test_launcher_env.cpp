@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <sys/resource.h>
 
 using camure::test::CamurerunProcess;
 using camure::test::lines_of;
@@ -36,6 +37,9 @@ class LauncherEnv : public ::testing::TestWithParam<int> {};
 
 TEST_P(LauncherEnv, EveryRankGetsTheContractVariables) {
   const int n = GetParam();
+  rlimit rl{};
+  ::getrlimit(RLIMIT_NOFILE, &rl);
+  const auto own_nofile = rl.rlim_cur; // camurerun inherits it from us
   CamurerunProcess p({"-n", std::to_string(n), PROBE_PATH, "env"},
                      CamurerunProcess::Config{{"CAMURE_RANK=77", "CAMURE_JOB_ID=stale"}, -1, true});
   p.close_stdin();
@@ -53,6 +57,7 @@ TEST_P(LauncherEnv, EveryRankGetsTheContractVariables) {
     EXPECT_EQ(e["CAMURE_NUM_NODES"], "1");
     EXPECT_EQ(e["control_socket"], "yes");
     EXPECT_EQ(e["extra_fds"], "0") << "rank " << r << " inherited fds it should not have";
+    EXPECT_EQ(e["nofile"], std::to_string(own_nofile)) << "ranks get camurerun's original fd limit";
     const std::string job = e["CAMURE_JOB_ID"];
     EXPECT_FALSE(job.empty());
     for (char c : job) EXPECT_TRUE(std::isalnum(static_cast<unsigned char>(c))) << job;

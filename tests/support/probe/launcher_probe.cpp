@@ -89,6 +89,9 @@ int mode_env(int argc, char **argv) {
   for (int f = 3; f < 1024; ++f)
     if (f != fd && ::fcntl(f, F_GETFD) >= 0) ++extra;
   line += " extra_fds=" + std::to_string(extra);
+  rlimit nofile{};
+  ::getrlimit(RLIMIT_NOFILE, &nofile);
+  line += " nofile=" + std::to_string(nofile.rlim_cur);
   for (int i = 2; i < argc; ++i) line += std::string(" ") + argv[i] + "=" + getenv_or(argv[i], "<unset>");
   out(line);
   return 0;
