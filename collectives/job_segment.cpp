@@ -55,6 +55,9 @@ JobSegment JobSegment::attach(const std::string &prefix, int local_rank, int loc
   js.prewait_ns_ = js.oversubscribed_ ? env_us("CAMURE_YIELD_US", default_yield_ns)
                                       : env_us("CAMURE_SPIN_US", default_spin_ns);
   if (local_size == 1) js.prewait_ns_ = 0; // nobody to wait for
+  js.max_yields_ = static_cast<unsigned>(local_size) * 2;
+  if (const char *v = std::getenv("CAMURE_YIELD_COUNT"); v != nullptr && *v != '\0')
+    js.max_yields_ = static_cast<unsigned>(std::strtoul(v, nullptr, 10));
   if (js.control().local_size != ls) {
     ec = errc::size_mismatch;
     detail = "job segment " + name + " was made for " + std::to_string(js.control().local_size) +

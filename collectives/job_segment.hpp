@@ -109,7 +109,10 @@ public:
     for (unsigned i = 1;; ++i) {
       if (done()) return true;
       if (oversubscribed_) {
-        if (shm::detail::now_ns() >= until) return false;
+        // A few rounds of the run queue at most: long enough for the other ranks to arrive or
+        // for the root to write a chunk, but a long wait (a big chunk being copied) must not
+        // keep taking slices from the rank that is copying.
+        if (i > max_yields_ || shm::detail::now_ns() >= until) return false;
         yield_cpu();
       } else {
         shm::detail::cpu_relax();
@@ -129,6 +132,7 @@ private:
   int local_size_ = 0;
   bool oversubscribed_ = false;
   std::uint64_t prewait_ns_ = 0; ///< budget of prewait()
+  unsigned max_yields_ = 0;      ///< oversubscribed prewait(): at most this many sched_yield()s
 };
 
 } // namespace camure::collectives

@@ -79,14 +79,15 @@ int mode_barrier(camure::World &w, int rounds, const char *path) {
   return 0;
 }
 
-// big_roots: "all" = every root; "ends" = first and last; else first, middle and last.
+// big_roots: "all" = every root; "ends" = first and last; "first"; else first, middle and last.
 int mode_bcast(camure::World &w, const std::string &big_roots) {
   const std::size_t sizes[] = {0, 1, (1u << 20) / 8, (64u << 20) / 8};
   for (int s = 0; s < 4; ++s)
     for (int root = 0; root < w.size(); ++root) {
       const bool end = root == 0 || root == w.size() - 1;
       if (s == 3 && big_roots == "ends" && !end) continue;
-      if (s == 3 && big_roots != "all" && big_roots != "ends" && !end && root != w.size() / 2) continue;
+      if (s == 3 && big_roots == "first" && root != 0) continue;
+      if (s == 3 && big_roots.empty() && !end && root != w.size() / 2) continue;
       check_bcast(w, sizes[s], root);
     }
   // Byte-granular sizes through the std::byte span with error codes.

@@ -357,3 +357,43 @@ TEST(SessionLoopback, GiantMessageOfOneGiB) {
   EXPECT_EQ(bad, 0u);
   sender.get();
 }
+
+TEST(SessionLoopback, StoppedMemberIsEvictedAndLearnsIt) {
+  const Endpoint group = test::unique_group();
+  Signal ports, evicted;
+  auto coord = coordinator(group, ports, [&](Coordinator &c) {
+    auto bar = c.create_barrier_group(kBarrier);
+    std::error_code ec;
+    bar.accept_until(2, seconds(20), ec);
+    if (ec) return 10;
+    // Rounds go on; while member B is stopped they wait for its eviction, then carry on.
+    for (int r = 0; r < 100000 && c.stats().evictions == 0; ++r) {
+      bar.wait(seconds(20), ec);
+      if (ec) return 11;
+    }
+    evicted.send(1);
+    for (int r = 0; r < 20; ++r) bar.wait(seconds(20), ec);
+    return ec ? 12 : 0;
+  });
+  auto port = ports.recv(milliseconds(10000));
+  ASSERT_TRUE(port);
+  auto body = [](Member &m) {
+    std::error_code ec;
+    auto bar = m.join_barrier_group(kBarrier, seconds(20), ec);
+    if (ec) return 20;
+    for (;;) {
+      bar.wait(seconds(20), ec);
+      if (ec == errc::evicted) return 0; // the stopped one, once it runs again
+      if (ec == errc::closed) return 0;  // the survivor, when the coordinator ends the session
+      if (ec) return 21;
+    }
+  };
+  auto a = member(static_cast<std::uint16_t>(*port), body);
+  auto b = member(static_cast<std::uint16_t>(*port), body);
+  ASSERT_EQ(::kill(b->pid(), SIGSTOP), 0);
+  ASSERT_TRUE(evicted.recv(milliseconds(30000))) << "the stopped member was never evicted";
+  ASSERT_EQ(::kill(b->pid(), SIGCONT), 0);
+  EXPECT_EQ(b->exit_code(seconds(30)), 0) << "a stopped-then-resumed member must see errc::evicted";
+  EXPECT_EQ(coord->exit_code(seconds(30)), 0);
+  EXPECT_EQ(a->exit_code(seconds(30)), 0);
+}
