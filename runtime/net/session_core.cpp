@@ -311,6 +311,18 @@ void SessionCore::announce_close(Nanos) {
 
 void SessionCore::tick(Nanos now) {
   if (state_ == NodeState::closed) return;
+  // If we ourselves were stopped (SIGSTOP, a VM pause, a starved progress thread) for a long
+  // time, silence from peers proves nothing yet: give them half a timeout to show up again.
+  const Nanos grace = cfg_.liveness_timeout / 2;
+  if (last_tick_ != 0 && now - last_tick_ > grace) {
+    if (cfg_.role == Role::member) {
+      coord_last_rx_ = std::max(coord_last_rx_, now - grace);
+      last_heartbeat_ = 0; // and tell the coordinator we are back (it may have evicted us)
+    } else {
+      for (auto &[id, m] : members_) m.last_rx = std::max(m.last_rx, now - grace);
+    }
+  }
+  last_tick_ = now;
   if (cfg_.role == Role::member) {
     if (state_ == NodeState::joining) {
       if (now - last_join_tx_ >= cfg_.join_retry) start_join(now);

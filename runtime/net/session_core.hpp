@@ -160,6 +160,7 @@ private:
   Nanos last_join_tx_ = 0;
   Nanos last_heartbeat_ = 0;
   Nanos last_view_refresh_ = 0;
+  Nanos last_tick_ = 0; ///< a long gap means this process was not running: do not judge peers by it
   CoreStats stats_;
   std::vector<std::uint8_t> scratch_;
 };

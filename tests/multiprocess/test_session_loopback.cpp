@@ -360,12 +360,15 @@ TEST(SessionLoopback, GiantMessageOfOneGiB) {
 
 TEST(SessionLoopback, StoppedMemberIsEvictedAndLearnsIt) {
   const Endpoint group = test::unique_group();
-  Signal ports, evicted;
+  Signal ports, evicted, ready;
   auto coord = coordinator(group, ports, [&](Coordinator &c) {
     auto bar = c.create_barrier_group(kBarrier);
     std::error_code ec;
     bar.accept_until(2, seconds(20), ec);
     if (ec) return 10;
+    bar.wait(seconds(20), ec);
+    if (ec) return 13;
+    ready.send(1);
     // Rounds go on; while member B is stopped they wait for its eviction, then carry on.
     for (int r = 0; r < 100000 && c.stats().evictions == 0; ++r) {
       bar.wait(seconds(20), ec);
@@ -390,6 +393,7 @@ TEST(SessionLoopback, StoppedMemberIsEvictedAndLearnsIt) {
   };
   auto a = member(static_cast<std::uint16_t>(*port), body);
   auto b = member(static_cast<std::uint16_t>(*port), body);
+  ASSERT_TRUE(ready.recv(milliseconds(30000))) << "members did not join";
   ASSERT_EQ(::kill(b->pid(), SIGSTOP), 0);
   ASSERT_TRUE(evicted.recv(milliseconds(30000))) << "the stopped member was never evicted";
   ASSERT_EQ(::kill(b->pid(), SIGCONT), 0);

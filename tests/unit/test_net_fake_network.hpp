@@ -45,6 +45,8 @@ public:
   Nanos now() const { return now_; }
   /// A crashed node neither sends nor receives any more.
   void crash(std::size_t i) { nodes_[i]->dead = true; }
+  /// A crashed (stopped) node runs again, as after SIGSTOP/SIGCONT; what was sent meanwhile is gone.
+  void revive(std::size_t i) { nodes_[i]->dead = false; }
   /// A muted node still receives but everything it sends is lost (a one-way partition).
   void mute(std::size_t i, bool on = true) { nodes_[i]->muted = on; }
   /// Injects a raw datagram as if node `from` had sent it to node `to`.

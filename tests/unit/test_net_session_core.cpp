@@ -367,3 +367,15 @@ TEST(NetSessionCore, SessionCloseCompletesTheLastBarrierAndClosesMembers) {
   EXPECT_TRUE(net.node(1).barrier_released(kG, r1));
   EXPECT_EQ(net.node(1).state(), NodeState::closed);
 }
+
+TEST(NetSessionCore, AMemberThatWasStoppedLearnsItWasEvictedNotThatTheCoordinatorDied) {
+  FakeNetwork net;
+  start(net, 2);
+  net.crash(2); // stopped: neither sends nor receives nor ticks
+  ASSERT_TRUE(net.run_until([&] { return net.node(0).session_members().size() == 1; }));
+  // It wakes up long after its own liveness deadline passed.
+  auto &late = net.node(2);
+  net.revive(2);
+  ASSERT_TRUE(net.run_until([&] { return late.state() != NodeState::joined; }, 2'000'000'000));
+  EXPECT_EQ(late.state(), NodeState::evicted);
+}
