@@ -15,17 +15,17 @@ namespace {
 
 po::options_description make_description(Options &o, std::string &np_text, std::string &timeout_text,
                                          std::string &grace_text, std::string &stdin_text) {
-  po::options_description d("camurerun options");
+  po::options_description d("camurerun options (single-dash long forms such as -np also work)", 100, 50);
   // clang-format off
   d.add_options()
     ("help,h", "print this help and exit")
     ("version,V", "print the version and exit")
     ("np,n", po::value(&np_text)->value_name("N"), "number of ranks to start")
     ("map-by", po::value(&o.map_by)->value_name("OBJ"),
-       "spread ranks round robin over slot|core|hwthread|numa|package|socket|node (default core)")
+       "spread ranks round robin over: slot, core, hwthread, numa, package, socket, node (default core)")
     ("bind-to", po::value(&o.bind_to)->value_name("OBJ"),
-       "bind each rank to none|core|hwthread|numa|package|socket (default: core while ranks fit on the"
-       " cores, none when oversubscribed); ':overload-allowed' may follow")
+       "bind each rank to: none, core, hwthread, numa, package, socket (default: core while ranks fit"
+       " on the cores, none when oversubscribed); ':overload-allowed' may follow")
     ("oversubscribe", po::bool_switch(&o.oversubscribe), "allow more ranks bound to an object than it has cpus")
     ("use-hwthread-cpus", po::bool_switch(&o.use_hwthreads), "count hardware threads, not cores, as slots")
     ("report-bindings", po::bool_switch(&o.report_bindings), "print each rank's binding on stderr")
