@@ -240,3 +240,42 @@ TEST(RmpMultiprocess, WriterLockOwnerDeathIsRepairedByTheNextWriter) {
   ASSERT_TRUE(res.ok());
   EXPECT_TRUE(verify(std::span<const std::byte>(buf.data(), res.size)));
 }
+
+TEST(RmpMultiprocess, UdpNotificationWakesAPollingReaderInAnotherProcess) {
+  Named n;
+  RingOptions o;
+  o.notify.enabled = true;
+  o.notify.group = "239.255.77.80";
+  o.notify.port = static_cast<std::uint16_t>(30000 + ::getpid() % 20000);
+  Ring ring = Ring::create(n.name, o);
+  Pipe ready;
+  test::Child reader([&] {
+    Ring r2 = Ring::open(n.name, 10s);
+    Reader r = Reader::create(r2);
+    std::error_code ec;
+    const int fd = r.notify_fd(ec);
+    if (ec) return 1;
+    ready.put<int>(1);
+    std::vector<std::byte> buf(256);
+    int got = 0;
+    while (got < 3) {
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 20000) != 1) return 2; // only the fd tells us: no timed polling of the ring
+      r.drain_notifications();
+      ReadResult res;
+      while ((res = r.try_read(buf)).ok()) {
+        if (!verify(std::span<const std::byte>(buf.data(), res.size))) return 3;
+        ++got;
+      }
+    }
+    return 0;
+  });
+  ASSERT_TRUE(ready.get<int>());
+  Writer w = Writer::create(ring);
+  std::vector<std::byte> m;
+  for (std::uint32_t i = 0; i < 3; ++i) {
+    build(m, 0, i, 10 * i);
+    w.write(m);
+  }
+  EXPECT_EQ(reader.exit_code(30s), 0);
+}
