@@ -137,7 +137,9 @@ class BroadcastGroup;
 
 /// One message being written to a broadcast group. Bytes go out as the window allows; the
 /// message is complete after finish() (or destruction, which finishes and ignores errors).
-/// While a writer lives, other sends on the same group wait for it.
+/// While a writer lives, other threads' sends on the same group wait for it; the same thread
+/// gets errc::busy from send() (and a second write_message() from that thread fails with
+/// errc::closed) instead of waiting for itself.
 class CAMURE_API MessageWriter {
 public:
   MessageWriter(MessageWriter &&) noexcept;

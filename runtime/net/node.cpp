@@ -231,13 +231,21 @@ void Node::on_tick() {
 }
 
 std::error_code Node::acquire_writer(net::GroupId g, Clock::time_point deadline) {
-  return wait(
+  const auto me = std::this_thread::get_id();
+  bool mine = false;
+  auto ec = wait(
       [&](net::SessionCore &) {
-        if (writers_.contains(g)) return false;
-        writers_.insert(g);
-        return true;
+        auto it = writers_.find(g);
+        if (it == writers_.end()) {
+          writers_.emplace(g, me);
+          return true;
+        }
+        mine = it->second == me;
+        return mine;
       },
       deadline);
+  if (!ec && mine) ec = make_error_code(errc::busy);
+  return ec;
 }
 
 void Node::release_writer(net::GroupId g) {

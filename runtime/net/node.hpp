@@ -6,7 +6,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
-#include <set>
+#include <map>
 #include <span>
 #include <system_error>
 #include <thread>
@@ -62,7 +62,8 @@ public:
   SessionStats stats() const;
   Endpoint local_endpoint() const { return local_; }
 
-  /// One writer per broadcast group at a time (MessageWriter / send).
+  /// One writer per broadcast group at a time (MessageWriter / send). errc::busy if the calling
+  /// thread already holds it (a send while its own MessageWriter is open would wait forever).
   std::error_code acquire_writer(net::GroupId g, Clock::time_point deadline);
   void release_writer(net::GroupId g);
 
@@ -90,7 +91,7 @@ private:
   void flush_when_idle(std::uint64_t seen, int rounds);
   std::atomic<bool> stopped_{false};
   bool closed_ = false;
-  std::set<net::GroupId> writers_;
+  std::map<net::GroupId, std::thread::id> writers_; ///< groups with a writer, and whose
   Endpoint local_;
   Clock::duration rto_{std::chrono::milliseconds(1)};
   Clock::time_point t0_ = Clock::now();

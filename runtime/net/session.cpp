@@ -263,7 +263,10 @@ Message BroadcastGroup::try_recv(std::error_code &ec) {
 
 // ---------------------------------------------------------------- MessageWriter
 MessageWriter::MessageWriter(std::shared_ptr<Node> n, GroupId id) : node_(std::move(n)), id_(id) {
-  if (!node_ || node_->acquire_writer(id_, Clock::time_point::max())) done_ = true; // writes will fail
+  if (!node_ || node_->acquire_writer(id_, Clock::time_point::max())) {
+    done_ = true; // writes will fail with errc::closed; nothing to release
+    node_.reset();
+  }
 }
 MessageWriter::MessageWriter(MessageWriter &&o) noexcept
     : node_(std::move(o.node_)), id_(o.id_), begun_(o.begun_), done_(o.done_) {

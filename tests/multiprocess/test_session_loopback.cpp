@@ -308,12 +308,18 @@ TEST(SessionLoopback, StreamWriterLargeAndEmptyMessages) {
     for (std::size_t off = 0; off < big.size(); off += 1 << 20)
       w.write(std::span(big).subspan(off, std::min<std::size_t>(1 << 20, big.size() - off)));
   } // the destructor finishes the message
+  {
+    auto w = g.write_message();
+    g.send(std::span<const std::byte>(), seconds(1), ec);
+    EXPECT_EQ(ec, errc::busy) << "a send while this thread's own writer is open must not wait for itself";
+  }
   g.send(std::span<const std::byte>());
   g.write_message().finish();
   auto m1 = r.recv(seconds(120));
   ASSERT_EQ(m1.size(), 5 + big.size());
   EXPECT_EQ(std::memcmp(m1.data().data(), "head:", 5), 0);
   EXPECT_TRUE(std::equal(big.begin(), big.end(), m1.data().begin() + 5));
+  EXPECT_EQ(r.recv(seconds(5)).size(), 0u); // the writer closed above (empty message)
   EXPECT_EQ(r.recv(seconds(5)).size(), 0u);
   EXPECT_EQ(r.recv(seconds(5)).size(), 0u);
   g.wait(seconds(60), ec);
