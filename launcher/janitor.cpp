@@ -56,15 +56,27 @@ bool kill_groups(const std::set<pid_t> &groups) {
   return any;
 }
 
+constexpr int kIgnored[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGUSR1, SIGUSR2, SIGTSTP, SIGTTIN, SIGTTOU};
+
+sigset_t ignored_set() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int sig : kIgnored) sigaddset(&set, sig);
+  return set;
+}
+
 } // namespace
 
 [[noreturn]] void janitor_main(int read_fd, const std::string &job_id) {
   // Own session: a kill aimed at camurerun's process group (a terminal, a batch system)
   // must not take the janitor down before it has cleaned up.
   ::setsid();
-  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGUSR1, SIGUSR2, SIGTSTP, SIGTTIN, SIGTTOU})
-    ::signal(sig, SIG_IGN);
+  // Janitor::start forked us with these signals blocked: ignore them, then unblock (a signal
+  // that arrived in between is discarded instead of killing us).
+  for (int sig : kIgnored) ::signal(sig, SIG_IGN);
   ::signal(SIGCHLD, SIG_DFL);
+  const sigset_t set = ignored_set();
+  ::sigprocmask(SIG_UNBLOCK, &set, nullptr);
   // Keep nothing of camurerun's but the pipe: our stdout/stderr must not delay a reader's EOF.
   const int null = ::open("/dev/null", O_RDWR);
   if (null >= 0) {
@@ -114,16 +126,22 @@ Janitor Janitor::start(const std::string &job_id, std::error_code &ec) {
     ec = std::error_code(errno, std::system_category());
     return j;
   }
+  // The child must not die of a terminal signal before it has set up to ignore them.
+  const sigset_t block = ignored_set();
+  sigset_t old;
+  ::sigprocmask(SIG_BLOCK, &block, &old);
   const pid_t pid = ::fork();
-  if (pid < 0) {
-    ec = std::error_code(errno, std::system_category());
-    ::close(fds[0]);
-    ::close(fds[1]);
-    return j;
-  }
   if (pid == 0) {
     ::close(fds[1]);
     janitor_main(fds[0], job_id);
+  }
+  const int fork_errno = errno;
+  ::sigprocmask(SIG_SETMASK, &old, nullptr);
+  if (pid < 0) {
+    ec = std::error_code(fork_errno, std::system_category());
+    ::close(fds[0]);
+    ::close(fds[1]);
+    return j;
   }
   ::close(fds[0]);
   j.pid_ = pid;

@@ -13,4 +13,7 @@ if(TARGET camurerun)
     add_dependencies(test_launcher_${_t} camurerun launcher_probe)
   endforeach()
   add_dependencies(test_launcher_wrappers camure)
+  camure_add_gtest(test_launcher_janitor SOURCES test_launcher_janitor.cpp LABEL multiprocess TIMEOUT 60
+    DEPS camurerun_core)
+  target_compile_definitions(test_launcher_janitor PRIVATE CAMURERUN_PATH="$<TARGET_FILE:camurerun>")
 endif()
