@@ -154,10 +154,17 @@ std::error_code LocalSpawner::launch(const JobSpec &job, std::string &why) {
                          in[0], out[1], err[1], ctl[1], st[1], self, mask.empty() ? nullptr : &mask,
                          fd_limit_ ? &*fd_limit_ : nullptr};
 
+    // Signals stay blocked across fork until the child has reset every handler: a signal
+    // reaching the child before that would run camurerun's handler and feed our signal pipe.
+    sigset_t all, old;
+    sigfillset(&all);
+    ::sigprocmask(SIG_SETMASK, &all, &old);
     const pid_t pid = ::fork();
-    if (pid == 0) child_main(plan);
+    if (pid == 0) child_main(plan); // unblocks after resetting dispositions
+    const int fork_errno = errno;
+    ::sigprocmask(SIG_SETMASK, &old, nullptr);
     if (pid < 0) {
-      const int e = errno;
+      const int e = fork_errno;
       cleanup();
       why = "cannot start rank " + std::to_string(spec.rank) + ": fork: " + std::strerror(e);
       signal_all(SIGKILL);

@@ -26,8 +26,8 @@ private:
   int count_ = 0;
 };
 
-/// Resets every signal disposition and the signal mask to defaults (for a child before exec).
-/// Async-signal-safe.
+/// Resets every signal disposition to its default, then unblocks every signal (for a child
+/// before exec, forked with all signals blocked). Async-signal-safe.
 void reset_signals_for_exec() noexcept;
 
 } // namespace camure::launcher
