@@ -47,6 +47,7 @@ int main(int argc, char **argv) {
             emit(FrameType::group_leave, 1, 1, 0, 0, {}) && emit(FrameType::arrive, 0, 1, 0, 0, {}) &&
             emit(FrameType::release, 0, 0, 0, 0, {}) && emit(FrameType::data, 1, 0, 0, 0, chunks) &&
             emit(FrameType::data, 1, 0, 0, 1, chunks) && emit(FrameType::nak, 1, 1, 0, 0, range) &&
-            emit(FrameType::ack, 1, 1, 0, 2, {}) && emit(FrameType::status, 1, 0, 0, 2, start);
+            emit(FrameType::ack, 1, 1, 0, 2, {}) && emit(FrameType::status, 1, 0, 0, 2, start) &&
+            emit(FrameType::close, 0, 0, 1, 0, range) && emit(FrameType::close, 0, 0, 0, 0, {});
   return ok ? 0 : 1;
 }
