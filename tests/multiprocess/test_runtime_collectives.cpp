@@ -149,6 +149,16 @@ TEST(RuntimePeerLost, SurvivorsOfADeadRankGetPeerLostAndNothingIsLeftInDevShm) {
   EXPECT_TRUE(shm_entries_with(job).empty()) << "segments left behind";
 }
 
+TEST(RuntimePeerLost, DeadReaderDuringABigBcastFailsEverySurvivor) {
+  const std::string job = "rtdieb" + std::to_string(::getpid());
+  std::string out;
+  bool timed_out = false;
+  auto st = camure::test::run_ranks(4, {PROG_C, "die_bcast"}, job, out, std::chrono::seconds(60), timed_out);
+  ASSERT_FALSE(timed_out) << "survivors hung: " << out;
+  for (std::size_t i = 0; i < st.size(); ++i) EXPECT_EQ(st[i], 0) << "rank " << i << ": " << out;
+  EXPECT_TRUE(shm_entries_with(job).empty()) << "segments left behind";
+}
+
 TEST(RuntimeCleanup, CleanJobLeavesNothingInDevShm) {
   const std::string job = "rtclean" + std::to_string(::getpid());
   std::string out;

@@ -229,6 +229,21 @@ static int mode_die(void) {
   _exit(0); /* finalize would fail too; the point is the error, not a clean exit */
 }
 
+/* A reader dies before a 64 MiB bcast: the root blocks on flow control, finds it dead, and every
+ * survivor (root and readers) gets PEER_LOST instead of hanging. */
+static int mode_die_bcast(void) {
+  CHECK(camure_barrier() == 0, "first barrier");
+  if (camure_rank() == 1) _exit(0);
+  size_t n = 64u << 20;
+  unsigned char *buf = malloc(n);
+  CHECK(buf != NULL, "malloc");
+  memset(buf, 1, n);
+  int rc = camure_bcast(buf, n, 0);
+  CHECK(rc == CAMURE_ERR_PEER_LOST, "bcast with a dead reader returned %d (%s)", rc, camure_strerror(rc));
+  free(buf);
+  _exit(0);
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     fprintf(stderr, "usage: %s barrier ROUNDS FILE | bcast [all] | pubsub MSGS | errors | die | abort CODE | info\n", argv[0]);
@@ -250,6 +265,8 @@ int main(int argc, char **argv) {
     rc = mode_pubsub(atoi(argv[2]));
   else if (strcmp(mode, "die") == 0)
     rc = mode_die();
+  else if (strcmp(mode, "die_bcast") == 0)
+    rc = mode_die_bcast();
   else if (strcmp(mode, "abort") == 0 && argc >= 3) {
     CHECK(camure_barrier() == 0, "barrier");
     if (camure_rank() == camure_size() - 1) camure_abort(atoi(argv[2]));
