@@ -3,12 +3,33 @@
 
 #include <sodium.h>
 
+#include <algorithm>
+#include <cstdio>
+
 #include "runtime/net/transport.hpp"
 
 namespace camure::session {
 
 namespace {
-constexpr auto kSpin = std::chrono::microseconds(30); ///< spin this long before blocking
+/// How long a waiting app thread spins (reading the sockets itself) before it blocks. Spinning
+/// pays off only with idle CPUs: with more runnable threads than cores it steals the time
+/// the answer needs, so the budget follows the load average (sampled at most every 100 ms).
+std::chrono::microseconds spin_budget() {
+  static std::atomic<std::int64_t> next_sample{0};
+  static std::atomic<int> budget_us{30};
+  const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+  if (now >= next_sample.load(std::memory_order_relaxed)) {
+    next_sample.store(now + 100'000'000, std::memory_order_relaxed);
+    double load = 0;
+    if (FILE *f = std::fopen("/proc/loadavg", "r")) {
+      if (std::fscanf(f, "%lf", &load) != 1) load = 0;
+      std::fclose(f);
+    }
+    const double cpus = std::max(1u, std::thread::hardware_concurrency());
+    budget_us.store(load < 0.75 * cpus ? 150 : 20, std::memory_order_relaxed);
+  }
+  return std::chrono::microseconds(budget_us.load(std::memory_order_relaxed));
+}
 
 std::array<std::uint8_t, 8> random_bytes() {
   std::array<std::uint8_t, 8> b{};
@@ -154,8 +175,12 @@ bool Node::wait_step(std::unique_lock<std::mutex> &lk, Clock::time_point deadlin
   if (now_tp >= deadline) return false;
   // Spin briefly (the answer is often one loopback round trip away), then block on the cv.
   static thread_local Clock::time_point spin_start;
-  if (spins == 0) spin_start = now_tp;
-  if (now_tp - spin_start < kSpin) {
+  static thread_local std::chrono::microseconds budget{};
+  if (spins == 0) {
+    spin_start = now_tp;
+    budget = spin_budget();
+  }
+  if (now_tp - spin_start < budget) {
     ++spins;
     // While spinning, read the sockets ourselves: the answer (a RELEASE, an ACK) is then
     // handled without waking the progress thread first — one context switch less per hop.
