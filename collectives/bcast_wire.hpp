@@ -31,14 +31,25 @@ constexpr std::uint64_t bcast_record_bytes(std::uint64_t payload) {
 }
 
 /// Chunking of a bcast: a small first chunk (read through a bounce buffer, since there is no
-/// room in front of it for the header), then chunks of up to `chunk` bytes read in place.
+/// room in front of it for the header), then chunks read in place. Their size grows with the
+/// message (about an eighth of it, a power of two between `min_chunk` and `chunk`): a 64 KiB
+/// bcast still pipelines (the readers copy one chunk while the root writes the next) and a
+/// 64 MiB one does not pay per-chunk costs a thousand times. Every rank derives the same
+/// chunking from the same total.
 struct BcastChunking {
   std::uint64_t first = 4096;
-  std::uint64_t chunk = 64 * 1024;
+  std::uint64_t min_chunk = 16 * 1024;
+  std::uint64_t chunk = 256 * 1024; ///< largest chunk
+  /// Size of the chunks after the first one for a total-byte bcast.
+  constexpr std::uint64_t chunk_for(std::uint64_t total) const {
+    std::uint64_t c = min_chunk;
+    while (c < chunk && c * 8 < total) c *= 2;
+    return c < chunk ? c : chunk;
+  }
   /// Length of the chunk starting at offset of a total-byte bcast.
   constexpr std::uint64_t length_at(std::uint64_t offset, std::uint64_t total) const {
     const std::uint64_t left = total - offset;
-    const std::uint64_t cap = offset == 0 ? first : chunk;
+    const std::uint64_t cap = offset == 0 ? first : chunk_for(total);
     return left < cap ? left : cap;
   }
 };

@@ -49,7 +49,8 @@ std::unique_ptr<ShmBcast> ShmBcast::create(JobSegment &seg, const std::string &p
   // never turn "half a ring ahead" into an overrun.
   b->window_ = options.ring_bytes / 2;
   b->chunking_.chunk = std::clamp<std::uint64_t>(options.chunk_bytes, 4096, options.ring_bytes / 8);
-  b->chunking_.first = std::min<std::uint64_t>(b->chunking_.first, b->chunking_.chunk);
+  b->chunking_.min_chunk = std::min<std::uint64_t>(b->chunking_.min_chunk, b->chunking_.chunk);
+  b->chunking_.first = std::min<std::uint64_t>(b->chunking_.first, b->chunking_.min_chunk);
   b->bounce_.resize(header_bytes + b->chunking_.first);
   return b;
 }

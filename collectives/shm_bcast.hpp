@@ -18,7 +18,7 @@ namespace camure::collectives {
 /// Tuning of the bcast ring (env CAMURE_BCAST_RING_BYTES overrides the capacity).
 struct BcastOptions {
   std::size_t ring_bytes = std::size_t{4} << 20; ///< power of two (CAMURE_BCAST_RING_BYTES)
-  std::size_t chunk_bytes = 64 * 1024;           ///< pipelining unit, <= ring/8 (CAMURE_BCAST_CHUNK_BYTES)
+  std::size_t chunk_bytes = 256 * 1024;          ///< largest pipelining unit, <= ring/8 (CAMURE_BCAST_CHUNK_BYTES)
 };
 
 /// Broadcast within the host over one RMP ring.

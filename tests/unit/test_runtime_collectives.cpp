@@ -90,18 +90,23 @@ TEST(RuntimeLayout, JobSegmentLayoutIsPinned) {
 }
 
 TEST(RuntimeBcastWire, ChunkingCoversEveryByteOnce) {
-  const BcastChunking c{4096, 65536};
+  const BcastChunking c{4096, 16384, 262144};
+  EXPECT_EQ(c.chunk_for(1000), 16384u);
+  EXPECT_EQ(c.chunk_for(65536), 16384u);    // a 64 KiB bcast still pipelines
+  EXPECT_EQ(c.chunk_for(1 << 20), 131072u); // about an eighth
+  EXPECT_EQ(c.chunk_for(64u << 20), 262144u);
   for (std::uint64_t total : {1ull, 4095ull, 4096ull, 4097ull, 65536ull, 69632ull, 69633ull, 1ull << 20, 10'000'019ull}) {
+    const std::uint64_t cs = c.chunk_for(total);
     std::uint64_t off = 0, chunks = 0;
     while (off < total) {
       const auto len = c.length_at(off, total);
       ASSERT_GT(len, 0u);
-      ASSERT_LE(len, off == 0 ? 4096u : 65536u);
+      ASSERT_LE(len, off == 0 ? 4096u : cs);
       off += len;
       ++chunks;
     }
     EXPECT_EQ(off, total);
-    EXPECT_EQ(chunks, total <= 4096 ? 1 : 1 + (total - 4096 + 65535) / 65536) << total;
+    EXPECT_EQ(chunks, total <= 4096 ? 1 : 1 + (total - 4096 + cs - 1) / cs) << total;
   }
   EXPECT_EQ(bcast_record_bytes(0), 48u);
   EXPECT_EQ(bcast_record_bytes(1), 56u);
