@@ -84,11 +84,16 @@ std::shared_ptr<Node> Node::create(const Params &p, std::error_code &ec) {
   if (ic.active()) n->interceptor_ = std::make_unique<net::Interceptor>(ic);
   Transport *t = n->transport_.get();
   net::Interceptor *icpt = n->interceptor_.get();
-  n->core_ = std::make_unique<net::SessionCore>(cc, [t, icpt](const net::PeerAddr *to, std::span<const std::uint8_t> d) {
+  Node *owner = n.get();
+  n->core_ = std::make_unique<net::SessionCore>(cc, [owner, icpt](const net::PeerAddr *to, std::span<const std::uint8_t> d) {
+    // Runs under mu_. After shutdown the sockets are gone (a group handle may outlive its
+    // Coordinator/Member and say goodbye late): then there is nothing to send with.
+    Transport *tr = owner->transport_.get();
+    if (!tr) return;
     if (icpt)
-      icpt->send(to, d, [t](const net::PeerAddr *x, std::span<const std::uint8_t> y) { t->send(x, y); });
+      icpt->send(to, d, [tr](const net::PeerAddr *x, std::span<const std::uint8_t> y) { tr->send(x, y); });
     else
-      t->send(to, d);
+      tr->send(to, d);
   });
 
   // The progress thread holds only a raw pointer: shutdown() joins it before anything dies.
@@ -227,7 +232,7 @@ void Node::flush_when_idle(std::uint64_t seen, int rounds) {
   flush_requested_.store(false);
   std::lock_guard<std::mutex> lk(mu_);
   core_->flush_all(now());
-  if (interceptor_) interceptor_->flush([this](const net::PeerAddr *x, std::span<const std::uint8_t> y) { transport_->send(x, y); });
+  if (interceptor_ && transport_) interceptor_->flush([this](const net::PeerAddr *x, std::span<const std::uint8_t> y) { transport_->send(x, y); });
   flush_locked();
   notify_locked();
 }
@@ -250,7 +255,7 @@ void Node::on_datagrams_ready() {
 void Node::on_tick() {
   std::lock_guard<std::mutex> lk(mu_);
   core_->tick(now());
-  if (interceptor_) interceptor_->flush([this](const net::PeerAddr *x, std::span<const std::uint8_t> y) { transport_->send(x, y); });
+  if (interceptor_ && transport_) interceptor_->flush([this](const net::PeerAddr *x, std::span<const std::uint8_t> y) { transport_->send(x, y); });
   flush_locked();
   notify_locked();
 }

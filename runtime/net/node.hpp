@@ -101,6 +101,7 @@ template <class Pred> std::error_code Node::wait(Pred &&pred, Clock::time_point 
   std::unique_lock<std::mutex> lk(mu_);
   unsigned spins = 0;
   for (;;) {
+    if (closed_) return make_error_code(errc::closed); // this node was shut down: nothing works
     const bool done = pred(*core_);
     flush_locked(); // pred may have queued datagrams (a sealed packet, an ARRIVE)
     if (done) return {};

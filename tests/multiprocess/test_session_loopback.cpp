@@ -407,3 +407,27 @@ TEST(SessionLoopback, StoppedMemberIsEvictedAndLearnsIt) {
   EXPECT_EQ(coord->exit_code(seconds(30)), 0);
   EXPECT_EQ(a->exit_code(seconds(30)), 0);
 }
+
+TEST(SessionLoopback, GroupHandlesOutlivingTheirSessionFailCleanly) {
+  const Endpoint group = test::unique_group();
+  auto o = test::loopback_options();
+  o.inject_loss = 0.01; // the interceptor path too
+  BarrierGroup bar;
+  BroadcastGroup bc;
+  {
+    auto c = Coordinator::start(Endpoint{"127.0.0.1", 0}, group, o);
+    bar = c.create_barrier_group(kBarrier);
+    bc = c.create_broadcast_group(kBcast);
+  } // the coordinator is gone; its group handles are not
+  std::error_code ec;
+  bar.wait(seconds(5), ec);
+  EXPECT_EQ(ec, errc::closed);
+  const std::string late = "late";
+  bc.send(std::as_bytes(std::span(late.data(), late.size())), seconds(5), ec);
+  EXPECT_EQ(ec, errc::closed);
+  bc.wait(seconds(5), ec);
+  EXPECT_EQ(ec, errc::closed);
+  BarrierGroup empty;
+  empty.wait(seconds(1), ec);
+  EXPECT_EQ(ec, errc::closed);
+} // destroying them (which says goodbye to the group) must not touch the closed sockets
