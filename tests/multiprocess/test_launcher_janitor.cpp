@@ -54,6 +54,8 @@ TEST(LauncherJanitor, CleansUpWhenItsPipeCloses) {
   EXPECT_TRUE(POLL_FOR(!camure::test::process_alive(sleeper), 10s));
   EXPECT_FALSE(segment_exists("camure-" + job + "-n0-ring"));
   EXPECT_FALSE(segment_exists("camure-" + job + "-x"));
+  ::shm_unlink(("/camure-" + job + "-n0-ring").c_str()); // leave nothing behind if this failed
+  ::shm_unlink(("/camure-" + job + "-x").c_str());
   EXPECT_TRUE(segment_exists("camure-" + job + "x-not-ours"));
   ::shm_unlink(("/camure-" + job + "x-not-ours").c_str());
   EXPECT_TRUE(camure::test::no_descendants_left(10s));
@@ -72,4 +74,5 @@ TEST(LauncherJanitor, IgnoresTerminalSignalsUntilItsPipeCloses) {
   EXPECT_TRUE(segment_exists("camure-" + job + "-seg"));
   j.finish();
   EXPECT_FALSE(segment_exists("camure-" + job + "-seg"));
+  ::shm_unlink(("/camure-" + job + "-seg").c_str()); // leave nothing behind if this failed
 }
