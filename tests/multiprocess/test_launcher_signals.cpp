@@ -30,11 +30,18 @@ std::string job_id_of(pid_t pid) {
   return "";
 }
 
+/// Removes what a failed expectation may have left behind.
+void remove_segments(const std::string &job);
+
 std::vector<std::string> segments_of(const std::string &job) {
   std::vector<std::string> out;
   for (const auto &e : std::filesystem::directory_iterator("/dev/shm"))
     if (e.path().filename().string().rfind("camure-" + job + "-", 0) == 0) out.push_back(e.path());
   return out;
+}
+
+void remove_segments(const std::string &job) {
+  for (const auto &p : segments_of(job)) std::filesystem::remove(p);
 }
 
 class LauncherSignals : public ::testing::TestWithParam<int> {};
@@ -88,6 +95,7 @@ TEST(LauncherSignalsMore, SigkilledCamurerunTakesItsRanksAndSegmentsWithIt) {
   EXPECT_TRUE(camure::test::no_descendants_left(20s));
   for (pid_t pid : pids) EXPECT_FALSE(camure::test::process_alive(pid)) << pid;
   EXPECT_TRUE(segments_of(job).empty());
+  remove_segments(job);
 }
 
 TEST(LauncherSignalsMore, SigkillOfCamurerunsWholeProcessGroupStillCleansUp) {
@@ -105,6 +113,7 @@ TEST(LauncherSignalsMore, SigkillOfCamurerunsWholeProcessGroupStillCleansUp) {
   EXPECT_TRUE(camure::test::no_descendants_left(20s));
   for (pid_t pid : pids) EXPECT_FALSE(camure::test::process_alive(pid)) << pid;
   EXPECT_TRUE(segments_of(job).empty());
+  remove_segments(job);
 }
 
 TEST(LauncherSignalsMore, NormalEndRemovesTheJobSegments) {
