@@ -129,6 +129,7 @@ TEST(LauncherSignalsMore, NormalEndRemovesTheJobSegments) {
   EXPECT_EQ(p.finish(), 137);
   EXPECT_TRUE(segments_of(job).empty());
   EXPECT_TRUE(camure::test::no_descendants_left(10s));
+  remove_segments(job);
 }
 
 TEST(LauncherSignalsMore, TimeoutKillsTheJobWithAClearLine) {
