@@ -118,6 +118,13 @@ std::error_code Runtime::bcast(std::span<std::byte> buf, int root, std::string &
   return bcast_->run(buf, root, root, collective_deadline(), detail);
 }
 
+void Runtime::abandon() noexcept {
+  if (finalized_) return;
+  finalized_ = true;
+  if (topics_) topics_->shutdown();
+  seg_.mark_broken(errc::peer_lost, job_.local_rank);
+}
+
 std::error_code Runtime::finalize(std::string &detail) noexcept {
   if (finalized_) return {};
   finalized_ = true;

@@ -33,6 +33,11 @@ public:
   /// Final barrier, then detach. The runtime is unusable afterwards, whatever the result.
   std::error_code finalize(std::string &detail) noexcept;
 
+  /// Leaves without the final barrier (a World destroyed by an exception): marks the host's
+  /// collectives broken so the other ranks fail with peer_lost instead of waiting for this
+  /// rank forever, then detaches.
+  void abandon() noexcept;
+
 private:
   Runtime() = default;
   JobSegment::clock::time_point collective_deadline() const noexcept;

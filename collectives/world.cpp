@@ -8,6 +8,8 @@
 
 #include <camure/camure.h>
 
+#include <exception>
+
 namespace camure {
 namespace {
 
@@ -154,10 +156,17 @@ World &World::operator=(World &&o) noexcept {
 }
 
 World::~World() {
-  if (owns_) {
-    std::error_code ignored;
-    finalize(ignored);
+  if (!owns_) return;
+  if (std::uncaught_exceptions() > 0) {
+    // Unwinding: the other ranks may be waiting in a collective this rank will never join, so
+    // the final barrier could wait forever. Leave, and make their collectives fail instead.
+    owns_ = false;
+    if (Runtime *rt = current()) rt->abandon();
+    collectives::uninstall().reset();
+    return;
   }
+  std::error_code ignored;
+  finalize(ignored);
 }
 
 void World::finalize(std::error_code &ec) noexcept {

@@ -99,6 +99,8 @@ public:
   World(const World &) = delete;
   World &operator=(const World &) = delete;
   /// Finalizes if still initialised (errors are swallowed; call finalize(ec) to see them).
+  /// Destroyed by an exception (stack unwinding), it leaves without the final barrier and makes
+  /// the other ranks' collectives fail with errc::peer_lost instead of waiting for it forever.
   ~World();
 
   /// True if this World holds the initialised runtime.

@@ -159,6 +159,13 @@ TEST(RuntimePeerLost, DeadReaderDuringABigBcastFailsEverySurvivor) {
   EXPECT_TRUE(shm_entries_with(job).empty()) << "segments left behind";
 }
 
+TEST(RuntimePeerLost, WorldUnwoundByAnExceptionFailsTheOthersInsteadOfHanging) {
+  const std::string marker = temp_path("throw");
+  auto r = camurerun(3, {PROG_CXX, "throw", marker}, 60);
+  ::unlink(marker.c_str());
+  EXPECT_EQ(r.status, 0) << r.output;
+}
+
 TEST(RuntimeCleanup, CleanJobLeavesNothingInDevShm) {
   const std::string job = "rtclean" + std::to_string(::getpid());
   std::string out;

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -196,6 +197,32 @@ int mode_errors() {
   return 0;
 }
 
+// Rank 1 throws out of the World's scope; the others must get peer_lost from the broken flag
+// while rank 1 is still alive (it waits for rank 0's marker file before it exits).
+int mode_throw(const char *marker) {
+  int rank = -1;
+  try {
+    camure::World w;
+    rank = w.rank();
+    g_rank = rank;
+    w.barrier();
+    if (rank == 1) throw std::runtime_error("application error");
+    std::error_code ec;
+    w.barrier(ec);
+    CHECK(ec == camure::errc::peer_lost, "barrier after rank 1 left: " + ec.message());
+    if (rank == 0) {
+      const int fd = ::open(marker, O_CREAT | O_WRONLY, 0600);
+      CHECK(fd >= 0, "marker");
+      ::close(fd);
+    }
+    return 0;
+  } catch (const std::runtime_error &) {
+    const auto until = camure::World::wtime() + 30;
+    while (::access(marker, F_OK) != 0 && camure::World::wtime() < until) ::usleep(1000);
+    return ::access(marker, F_OK) == 0 ? 0 : 1;
+  }
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -206,6 +233,7 @@ int main(int argc, char **argv) {
   const std::string mode = argv[1];
   try {
     if (mode == "errors") return mode_errors();
+    if (mode == "throw" && argc >= 3) return mode_throw(argv[2]);
     camure::World world(argc, argv);
     g_rank = world.rank();
     int rc = 2;
