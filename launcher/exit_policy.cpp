@@ -6,6 +6,16 @@
 
 namespace camure::launcher {
 
+namespace {
+/// "9 (SIGKILL, Killed)"
+std::string signal_text(int sig) {
+  const char *abbrev = ::sigabbrev_np(sig);
+  const char *what = ::strsignal(sig);
+  return std::to_string(sig) + " (" + (abbrev ? std::string("SIG") + abbrev + ", " : std::string()) +
+         (what ? what : "unknown") + ")";
+}
+} // namespace
+
 ExitPolicy::ExitPolicy(int nranks, std::string host, bool keep_going)
     : ranks_(static_cast<std::size_t>(nranks)), host_(std::move(host)), keep_going_(keep_going) {}
 
@@ -78,8 +88,7 @@ std::string ExitPolicy::summary() const {
            std::to_string(abort_code_);
   case Cause::timeout: return "camurerun: job timed out; every rank was killed";
   case Cause::signal:
-    return std::string("camurerun: received signal ") + std::to_string(signal_) + " (" + ::strsignal(signal_) +
-           "); job terminated";
+    return "camurerun: received signal " + signal_text(signal_) + "; job terminated";
   case Cause::rank_failed:
   case Cause::none: break;
   }
@@ -95,7 +104,7 @@ std::string ExitPolicy::summary() const {
   if (!r.start_failure.empty())
     line += " could not start: " + r.start_failure + " (exit code " + std::to_string(code_of(r.status)) + ")";
   else if (WIFSIGNALED(r.status))
-    line += " was killed by signal " + std::to_string(WTERMSIG(r.status)) + " (" + ::strsignal(WTERMSIG(r.status)) + ")";
+    line += " was killed by signal " + signal_text(WTERMSIG(r.status));
   else
     line += " exited with code " + std::to_string(code_of(r.status));
   if (failed > 1) line += " (" + std::to_string(failed) + " ranks failed)";
