@@ -77,6 +77,10 @@ struct Options {
   int recv_buffer = 4 << 20;          ///< SO_RCVBUF bytes (the kernel may cap it)
   std::size_t window_bytes = 1 << 20; ///< unacknowledged broadcast bytes per sender
   std::size_t max_datagram = 1400;    ///< frame bytes per datagram (raise on loopback, <= 65507)
+  /// Received but not yet recv()'d bytes per broadcast group before this node stops
+  /// acknowledging, which makes senders wait (bounded memory instead of an unbounded queue).
+  /// 0 = no limit. A coordinator that only sends never fills it unless members send.
+  std::size_t max_unread_bytes = 64 << 20;
   std::chrono::milliseconds heartbeat_interval{100};
   std::chrono::milliseconds liveness_timeout{1000}; ///< eviction / coordinator-loss timeout
   std::chrono::microseconds retransmit_interval{1000}; ///< ARRIVE / NAK / ACK / STATUS pacing

@@ -65,6 +65,7 @@ std::shared_ptr<Node> Node::create(const Params &p, std::error_code &ec) {
   cc.key = o.key;
   cc.max_datagram = o.max_datagram;
   cc.window = o.window_bytes;
+  cc.max_unread = o.max_unread_bytes;
   cc.heartbeat_interval = std::chrono::duration_cast<std::chrono::nanoseconds>(o.heartbeat_interval).count();
   cc.liveness_timeout = std::chrono::duration_cast<std::chrono::nanoseconds>(o.liveness_timeout).count();
   cc.retransmit_interval = std::chrono::duration_cast<std::chrono::nanoseconds>(o.retransmit_interval).count();

@@ -195,6 +195,7 @@ void ReceiverStream::send_naks(Nanos now) {
 
 void ReceiverStream::send_ack(Nanos now) {
   if (sender_addr_.empty() || !synced_) return;
+  if (congested_ && congested_()) return; // tick() retries once the application caught up
   FrameHeader h;
   h.type = FrameType::ack;
   h.session = ctx_.session;

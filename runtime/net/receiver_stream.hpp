@@ -32,6 +32,9 @@ struct ReceiverStats {
 class ReceiverStream {
 public:
   using Deliver = std::function<void(CoreMessage &&)>;
+  /// True while the application is too far behind: ACKs pause, so the sender's window
+  /// (not our memory) absorbs the difference.
+  using Congested = std::function<bool()>;
 
   ReceiverStream(const ReceiverStream &) = delete;
   ReceiverStream &operator=(const ReceiverStream &) = delete;
@@ -39,6 +42,7 @@ public:
 
   /// The sender's unicast address (from its frames' source), where NAKs and ACKs go.
   void set_sender_addr(const PeerAddr &a) { sender_addr_ = a; }
+  void set_congested(Congested c) { congested_ = std::move(c); }
   /// A DATA packet; payload lies inside *datagram (kept alive for zero-copy messages).
   void on_data(std::uint64_t seq, const Buffer &datagram, std::span<const std::uint8_t> payload, Nanos now);
   /// A STATUS frame: the sender's next sequence and the start sequence of members it awaits.
@@ -65,6 +69,7 @@ private:
   FrameContext ctx_;
   Emit emit_;
   Deliver deliver_;
+  Congested congested_;
   PeerAddr sender_addr_;
   bool synced_ = false;
   std::uint64_t expected_ = 0;  ///< next in-order sequence

@@ -36,6 +36,7 @@ struct CoreConfig {
   std::vector<std::uint8_t> multicast_info; ///< coordinator: handed to members in JOIN_ACK
   std::size_t max_datagram = 1400;
   std::size_t window = 1 << 20;
+  std::size_t max_unread = 64 << 20; ///< received-but-unread bytes per group before ACKs pause (0 = no limit)
   Nanos heartbeat_interval = 100'000'000;
   Nanos liveness_timeout = 1'000'000'000;
   Nanos retransmit_interval = 1'000'000; ///< ARRIVE, NAK, ACK and STATUS pacing
@@ -115,6 +116,7 @@ private:
     std::unique_ptr<SenderStream> sender;
     std::map<MemberId, std::unique_ptr<ReceiverStream>> receivers;
     std::deque<CoreMessage> inbox;
+    std::size_t inbox_bytes = 0;
     bool in_view(MemberId m) const;
   };
   struct MemberInfo {

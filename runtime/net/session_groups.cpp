@@ -154,9 +154,15 @@ ReceiverStream &SessionCore::receiver(GroupId gid, Group &g, MemberId sender) {
     rc.window = cfg_.window;
     rc.nak_interval = cfg_.retransmit_interval;
     rc.ack_interval = cfg_.retransmit_interval;
-    auto *inbox = &g.inbox;
-    slot = std::make_unique<ReceiverStream>(rc, codec_, ctx_, emit_,
-                                            [inbox](CoreMessage &&m) { inbox->push_back(std::move(m)); });
+    Group *grp = &g;
+    slot = std::make_unique<ReceiverStream>(rc, codec_, ctx_, emit_, [grp](CoreMessage &&m) {
+      grp->inbox_bytes += m.size;
+      grp->inbox.push_back(std::move(m));
+    });
+    if (cfg_.max_unread) {
+      const std::size_t limit = cfg_.max_unread;
+      slot->set_congested([grp, limit] { return grp->inbox_bytes > limit; });
+    }
   }
   return *slot;
 }
@@ -255,6 +261,7 @@ bool SessionCore::bcast_pop(GroupId gid, CoreMessage &out) {
   if (!g || g->inbox.empty()) return false;
   out = std::move(g->inbox.front());
   g->inbox.pop_front();
+  g->inbox_bytes -= out.size;
   return true;
 }
 

@@ -379,3 +379,46 @@ TEST(NetSessionCore, AMemberThatWasStoppedLearnsItWasEvictedNotThatTheCoordinato
   ASSERT_TRUE(net.run_until([&] { return late.state() != NodeState::joined; }, 2'000'000'000));
   EXPECT_EQ(late.state(), NodeState::evicted);
 }
+
+TEST(NetSessionCore, AReceiverThatDoesNotReadHoldsTheSenderBackInsteadOfGrowing) {
+  FakeNetwork net;
+  auto cc = coordinator_config();
+  net.add(cc);
+  auto mc = member_config(1);
+  mc.max_unread = 20'000;
+  net.add(mc).start_join(net.now());
+  ASSERT_TRUE(net.run_until([&] { return net.node(1).state() == NodeState::joined; }));
+  form_group(net, GroupKind::broadcast);
+  std::vector<std::vector<std::uint8_t>> msgs;
+  for (int k = 0; k < 100; ++k) msgs.push_back(message(0, k, 4000)); // 400 KB, window 64 KiB
+  // A writer that resumes partial writes correctly.
+  std::size_t next = 0, off = 0;
+  auto pump_sender = [&] {
+    while (next < msgs.size()) {
+      auto rest = std::span<const std::uint8_t>(msgs[next]).subspan(off);
+      auto r = net.node(0).bcast_write(kG, rest, off == 0, true, net.now());
+      off += r.consumed;
+      if (!r.done) return;
+      ++next;
+      off = 0;
+    }
+    net.node(0).bcast_flush(kG, net.now());
+  };
+  for (int i = 0; i < 2000; ++i) {
+    pump_sender();
+    net.step();
+  }
+  EXPECT_LT(next, msgs.size()) << "the sender must be held back";
+  EXPECT_LE(net.node(1).bcast_queued(kG) * 4000, 20'000 + 2 * cc.window) << "unread bytes stay bounded";
+  // The application reads: everything flows again, in order, exactly once.
+  std::size_t k = 0;
+  CoreMessage m;
+  ASSERT_TRUE(net.run_until([&] {
+    pump_sender();
+    while (net.node(1).bcast_pop(kG, m)) {
+      if (k >= msgs.size() || std::vector<std::uint8_t>(m.bytes().begin(), m.bytes().end()) != msgs[k]) return false;
+      ++k;
+    }
+    return next == msgs.size() && net.node(0).bcast_all_acked(kG) && k == msgs.size();
+  }));
+}
