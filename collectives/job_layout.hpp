@@ -12,7 +12,7 @@ namespace camure::collectives {
 
 /// "CAMJOB" + layout version 1 in the last byte; host byte order (never leaves the host).
 inline constexpr std::uint64_t job_magic = 0x01'00'42'4F'4A'4D'41'43ull;
-inline constexpr std::uint32_t job_layout_version = 1;
+inline constexpr std::uint32_t job_layout_version = 2;
 
 /// Job-wide control, written by anyone who finds the job broken.
 struct alignas(64) JobControl {
@@ -53,13 +53,24 @@ struct alignas(64) RankSlot {
 };
 static_assert(sizeof(RankSlot) == 64);
 
+/// The cpus a rank may run on (its affinity; camurerun pins ranks), bit i = cpu i. The union
+/// over the host's ranks is what the job has to run on: a rank pinned to one core must not
+/// conclude that the host is oversubscribed.
+struct CpuMaskSlot {
+  std::uint64_t bits[16]; ///< cpus 0 .. 1023
+};
+static_assert(sizeof(CpuMaskSlot) == 128);
+
 /// Offsets inside the segment (after the 64-byte shm::SegmentHeader).
 struct JobLayout {
   static constexpr std::size_t control = 64;
   static constexpr std::size_t barrier = control + sizeof(JobControl);
   static constexpr std::size_t bcast = barrier + sizeof(BarrierBlock);
   static constexpr std::size_t slots = bcast + sizeof(BcastBlock);
-  static constexpr std::size_t size_for(std::uint32_t local_size) { return slots + local_size * sizeof(RankSlot); }
+  static constexpr std::size_t cpu_masks(std::uint32_t local_size) { return slots + local_size * sizeof(RankSlot); }
+  static constexpr std::size_t size_for(std::uint32_t local_size) {
+    return cpu_masks(local_size) + local_size * sizeof(CpuMaskSlot);
+  }
 };
 static_assert(sizeof(shm::SegmentHeader) == 64);
 static_assert(JobLayout::barrier % 64 == 0 && JobLayout::bcast % 64 == 0 && JobLayout::slots % 64 == 0);

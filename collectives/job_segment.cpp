@@ -39,6 +39,7 @@ JobSegment JobSegment::attach(const std::string &prefix, int local_rank, int loc
     new (base + JobLayout::barrier) BarrierBlock{};
     new (base + JobLayout::bcast) BcastBlock{};
     for (std::uint32_t i = 0; i < ls; ++i) new (base + JobLayout::slots + i * sizeof(RankSlot)) RankSlot{};
+    for (std::uint32_t i = 0; i < ls; ++i) new (base + JobLayout::cpu_masks(ls) + i * sizeof(CpuMaskSlot)) CpuMaskSlot{};
     return {};
   };
   const std::string name = prefix + "-job";
@@ -51,13 +52,7 @@ JobSegment JobSegment::attach(const std::string &prefix, int local_rank, int loc
   }
   js.local_rank_ = local_rank;
   js.local_size_ = local_size;
-  js.oversubscribed_ = static_cast<unsigned>(local_size) > shm::usable_cpus();
-  js.prewait_ns_ = js.oversubscribed_ ? env_us("CAMURE_YIELD_US", default_yield_ns)
-                                      : env_us("CAMURE_SPIN_US", default_spin_ns);
-  if (local_size == 1) js.prewait_ns_ = 0; // nobody to wait for
-  js.max_yields_ = static_cast<unsigned>(local_size) * 2;
-  if (const char *v = std::getenv("CAMURE_YIELD_COUNT"); v != nullptr && *v != '\0')
-    js.max_yields_ = static_cast<unsigned>(std::strtoul(v, nullptr, 10));
+  js.set_waiting(static_cast<unsigned>(local_size) > shm::usable_cpus());
   if (js.control().local_size != ls) {
     ec = errc::size_mismatch;
     detail = "job segment " + name + " was made for " + std::to_string(js.control().local_size) +
@@ -72,12 +67,41 @@ JobSegment JobSegment::attach(const std::string &prefix, int local_rank, int loc
              " (CAMURE_LOCAL_RANK duplicated?)";
     return {};
   }
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CpuMaskSlot &mask = js.cpu_mask(local_rank);
+  if (::sched_getaffinity(0, sizeof set, &set) == 0) {
+    for (int c = 0; c < 1024 && c < CPU_SETSIZE; ++c)
+      if (CPU_ISSET(c, &set)) mask.bits[c / 64] |= std::uint64_t{1} << (c % 64);
+  }
   me.start_time.store(own_start_time(), std::memory_order_relaxed);
   me.bcast_consumed.store(0, std::memory_order_relaxed);
   me.pid.store(::getpid(), std::memory_order_relaxed);
   me.state.store(static_cast<std::uint32_t>(SlotState::attached), std::memory_order_release);
   return js;
 }
+
+void JobSegment::set_waiting(bool oversubscribed) noexcept {
+  oversubscribed_ = oversubscribed;
+  prewait_ns_ = oversubscribed ? env_us("CAMURE_YIELD_US", default_yield_ns) : env_us("CAMURE_SPIN_US", default_spin_ns);
+  if (local_size_ == 1) prewait_ns_ = 0; // nobody to wait for
+  max_yields_ = static_cast<unsigned>(local_size_) * 2;
+  if (const char *v = std::getenv("CAMURE_YIELD_COUNT"); v != nullptr && *v != '\0')
+    max_yields_ = static_cast<unsigned>(std::strtoul(v, nullptr, 10));
+}
+
+unsigned JobSegment::job_cpus() const noexcept {
+  std::uint64_t all[16] = {};
+  for (int r = 0; r < local_size_; ++r) {
+    const CpuMaskSlot &m = cpu_mask(r);
+    for (int w = 0; w < 16; ++w) all[w] |= m.bits[w];
+  }
+  unsigned n = 0;
+  for (std::uint64_t w : all) n += static_cast<unsigned>(__builtin_popcountll(w));
+  return n == 0 ? shm::usable_cpus() : n;
+}
+
+void JobSegment::tune_waiting() noexcept { set_waiting(static_cast<unsigned>(local_size_) > job_cpus()); }
 
 void JobSegment::unlink_name() noexcept {
   if (seg_.valid()) (void)shm::Segment::unlink(seg_.name());

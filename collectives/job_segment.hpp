@@ -43,7 +43,19 @@ public:
   RankSlot &slot(int local_rank) const noexcept {
     return at<RankSlot>(JobLayout::slots + static_cast<std::size_t>(local_rank) * sizeof(RankSlot));
   }
+  CpuMaskSlot &cpu_mask(int local_rank) const noexcept {
+    return at<CpuMaskSlot>(JobLayout::cpu_masks(static_cast<std::uint32_t>(local_size_)) +
+                           static_cast<std::size_t>(local_rank) * sizeof(CpuMaskSlot));
+  }
   int local_size() const noexcept { return local_size_; }
+
+  /// Number of distinct cpus the host's ranks may run on (union of their affinity masks).
+  /// Meaningful once every rank has attached (after the init barrier).
+  unsigned job_cpus() const noexcept;
+  /// Chooses the waiting strategy (spin or yield, see prewait()) from local_size against
+  /// job_cpus(). Call once every rank has attached; until then attach() assumes that ranks
+  /// fit the cpus if this process alone may use as many cpus as there are ranks.
+  void tune_waiting() noexcept;
   int local_rank() const noexcept { return local_rank_; }
   bool valid() const noexcept { return seg_.valid(); }
 
@@ -126,6 +138,7 @@ private:
   std::error_code explain_broken(const char *what, std::string &detail) const;
 
   static void yield_cpu() noexcept;
+  void set_waiting(bool oversubscribed) noexcept;
 
   shm::Segment seg_;
   int local_rank_ = 0;

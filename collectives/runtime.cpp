@@ -86,6 +86,8 @@ std::unique_ptr<Runtime> Runtime::create(std::error_code &ec, std::string &detai
     detail = "init: waiting for the other ranks of this host: " + bdetail;
     return nullptr;
   }
+  // Every rank's cpu mask is in: decide between spinning and yielding for this host.
+  rt->seg_.tune_waiting();
   // From now on nothing needs the names: remove them so a crash leaves nothing in /dev/shm.
   if (job.local_rank == 0) {
     rt->seg_.unlink_name();

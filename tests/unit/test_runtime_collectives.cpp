@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <sched.h>
 #include <functional>
 #include <thread>
 #include <vector>
@@ -61,6 +62,7 @@ void run_ranks(int n, const std::function<void(int, Rank &)> &fn, std::size_t ri
         ++failures;
         return;
       }
+      me.seg.tune_waiting();
       if (r == 0) {
         me.seg.unlink_name();
         me.bcast->unlink_name();
@@ -79,7 +81,8 @@ TEST(RuntimeLayout, JobSegmentLayoutIsPinned) {
   EXPECT_EQ(JobLayout::barrier, 128u);
   EXPECT_EQ(JobLayout::bcast, 320u);
   EXPECT_EQ(JobLayout::slots, 384u);
-  EXPECT_EQ(JobLayout::size_for(16), 384u + 16 * 64);
+  EXPECT_EQ(JobLayout::cpu_masks(16), 384u + 16 * 64);
+  EXPECT_EQ(JobLayout::size_for(16), 384u + 16 * 64 + 16 * 128);
   EXPECT_EQ(offsetof(RankSlot, pid), 0u);
   EXPECT_EQ(offsetof(RankSlot, state), 4u);
   EXPECT_EQ(offsetof(RankSlot, start_time), 8u);
@@ -111,6 +114,17 @@ TEST(RuntimeBcastWire, ChunkingCoversEveryByteOnce) {
   EXPECT_EQ(bcast_record_bytes(0), 48u);
   EXPECT_EQ(bcast_record_bytes(1), 56u);
   EXPECT_EQ(bcast_record_bytes(8), 56u);
+}
+
+TEST(RuntimeLayout, JobCpusIsTheUnionOfTheRanksMasks) {
+  // Threads share the process's affinity: the union is this process's cpus, whatever n is.
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  ASSERT_EQ(::sched_getaffinity(0, sizeof set, &set), 0);
+  const unsigned mine = static_cast<unsigned>(CPU_COUNT(&set));
+  std::atomic<unsigned> seen{0};
+  run_ranks(3, [&](int, Rank &me) { seen = me.seg.job_cpus(); });
+  EXPECT_EQ(seen.load(), mine);
 }
 
 TEST(RuntimeBarrier, NoThreadLeavesBeforeAllEntered) {
