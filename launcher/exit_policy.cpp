@@ -71,6 +71,7 @@ int ExitPolicy::exit_code() const {
   case Cause::abort: return abort_code_;
   case Cause::timeout: return kTimeoutExitCode;
   case Cause::signal: return 128 + signal_;
+  case Cause::host_failed: return kHostFailedExitCode;
   case Cause::rank_failed:
   case Cause::none:
     for (const auto &r : ranks_)
@@ -81,10 +82,10 @@ int ExitPolicy::exit_code() const {
 }
 
 std::string ExitPolicy::summary() const {
-  auto on_host = " on host " + host_;
   switch (cause_) {
+  case Cause::host_failed: return ""; // the host's line was printed when it happened
   case Cause::abort:
-    return "camurerun: rank " + std::to_string(abort_rank_) + on_host + " aborted the job with code " +
+    return "camurerun: rank " + std::to_string(abort_rank_) + " on host " + host_of(abort_rank_) + " aborted the job with code " +
            std::to_string(abort_code_);
   case Cause::timeout: return "camurerun: job timed out; every rank was killed";
   case Cause::signal:
@@ -100,7 +101,7 @@ std::string ExitPolicy::summary() const {
   }
   if (first < 0) return "";
   const RankEnd &r = ranks_[static_cast<std::size_t>(first)];
-  std::string line = "camurerun: rank " + std::to_string(first) + " (pid " + std::to_string(r.pid) + ")" + on_host;
+  std::string line = "camurerun: rank " + std::to_string(first) + " (pid " + std::to_string(r.pid) + ")" + " on host " + host_of(first);
   if (!r.start_failure.empty())
     line += " could not start: " + r.start_failure + " (exit code " + std::to_string(code_of(r.status)) + ")";
   else if (WIFSIGNALED(r.status))

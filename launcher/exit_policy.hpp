@@ -10,6 +10,8 @@ namespace camure::launcher {
 
 /// Exit status camurerun uses when --timeout fires (as coreutils timeout).
 inline constexpr int kTimeoutExitCode = 124;
+/// Exit status when a host failed (unreachable, login refused, program missing, channel lost).
+inline constexpr int kHostFailedExitCode = 1;
 
 /// Decides when the job must be torn down and what it exits with. No I/O, no syscalls.
 ///
@@ -20,7 +22,7 @@ inline constexpr int kTimeoutExitCode = 124;
 /// on their own before that — even in the same reaping round — are.
 class ExitPolicy {
 public:
-  enum class Cause { none, rank_failed, abort, timeout, signal };
+  enum class Cause { none, rank_failed, abort, timeout, signal, host_failed };
 
   ExitPolicy(int nranks, std::string host, bool keep_going);
 
@@ -34,6 +36,10 @@ public:
   bool on_signal(int sig);
   /// --timeout fired. Returns true if teardown starts now.
   bool on_timeout();
+  /// A host failed (its line is already printed). Returns true if teardown starts now.
+  bool on_host_failed() { return start(Cause::host_failed); }
+  /// Host names per rank for messages (default: every rank on the constructor's host).
+  void set_rank_hosts(std::vector<std::string> hosts) { rank_hosts_ = std::move(hosts); }
 
   /// The launcher has now signalled the remaining ranks: later ends are not failures.
   void signals_sent() { signals_sent_ = true; }
@@ -60,6 +66,10 @@ private:
 
   std::vector<RankEnd> ranks_;
   std::string host_;
+  std::vector<std::string> rank_hosts_;
+  const std::string &host_of(int rank) const {
+    return rank >= 0 && static_cast<std::size_t>(rank) < rank_hosts_.size() ? rank_hosts_[static_cast<std::size_t>(rank)] : host_;
+  }
   bool keep_going_;
   Cause cause_ = Cause::none;
   bool signals_sent_ = false;

@@ -113,7 +113,34 @@ void Job::on_signal(int sig) {
   }
 }
 
-void Job::on_started(int, pid_t pid) { janitor_.add_group(pid); }
+void Job::on_started(int rank, pid_t pid) {
+  if (spawner_->is_local(rank)) janitor_.add_group(pid); // remote pids belong to their proxy
+}
+
+void Job::on_host_failed(std::string_view why) {
+  write_all(2, "camurerun: " + std::string(why) + "\n");
+  if (policy_.on_host_failed()) {
+    if (stdin_) stdin_->stop();
+    teardown_pending_ = true;
+  }
+}
+
+void Job::send_replies(const std::vector<KvStore::Reply> &replies) {
+  for (const auto &r : replies) spawner_->send_control(r.rank, r.line);
+}
+
+void Job::arm_kv_timer() {
+  const auto next = kv_.next_deadline();
+  if (!next) return;
+  if (kv_timer_ && kv_timer_at_ <= *next) return;
+  if (kv_timer_) loop_.cancel_timer(*kv_timer_);
+  kv_timer_at_ = *next;
+  kv_timer_ = loop_.add_timer(*next, [this] {
+    kv_timer_.reset();
+    send_replies(kv_.expire(EventLoop::Clock::now()));
+    arm_kv_timer();
+  });
+}
 
 void Job::on_start_failed(int rank, std::string_view why) { policy_.on_start_failed(rank, std::string(why)); }
 
@@ -122,6 +149,11 @@ void Job::on_output(int rank, int stream, std::string_view bytes) { output_.data
 void Job::on_output_closed(int rank, int stream) { output_.close(rank, stream); }
 
 void Job::on_control(int rank, std::string_view line) {
+  if (KvStore::is_request(line)) {
+    send_replies(kv_.request(rank, line, EventLoop::Clock::now()));
+    arm_kv_timer();
+    return;
+  }
   if (line.rfind("abort", 0) == 0) {
     int code = 1;
     std::string_view arg = line.substr(5);
@@ -137,6 +169,7 @@ void Job::on_control(int rank, std::string_view line) {
 }
 
 void Job::on_exit(int rank, pid_t pid, int wait_status) {
+  kv_.forget(rank);
   if (rank == stdin_rank_ && stdin_) stdin_->stop();
   if (policy_.on_rank_exit(rank, pid, wait_status)) teardown_pending_ = true; // after this round
 }

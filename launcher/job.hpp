@@ -4,6 +4,7 @@
 #include "launcher/event_loop.hpp"
 #include "launcher/exit_policy.hpp"
 #include "launcher/janitor.hpp"
+#include "launcher/kv_store.hpp"
 #include "launcher/job_spec.hpp"
 #include "launcher/output_forwarder.hpp"
 #include "launcher/signals.hpp"
@@ -39,6 +40,12 @@ public:
   void on_output_closed(int rank, int stream) override;
   void on_control(int rank, std::string_view line) override;
   void on_exit(int rank, pid_t pid, int wait_status) override;
+  void on_host_failed(std::string_view why) override;
+
+  /// The job-wide key/value store served on the control channel (put/get).
+  KvStore &kv() { return kv_; }
+  /// Host names per rank, for the exit lines.
+  void set_rank_hosts(std::vector<std::string> hosts) { policy_.set_rank_hosts(std::move(hosts)); }
 
 private:
   void teardown(int sig);
@@ -46,6 +53,8 @@ private:
   /// the same round is judged before any rank is signalled.
   void reap();
   void on_signal(int sig);
+  void send_replies(const std::vector<KvStore::Reply> &replies);
+  void arm_kv_timer();
 
   EventLoop &loop_;
   SignalPipe &signals_;
@@ -59,6 +68,9 @@ private:
   bool killed_ = false;
   bool teardown_pending_ = false;
   std::optional<EventLoop::TimerId> grace_timer_;
+  KvStore kv_;
+  std::optional<EventLoop::TimerId> kv_timer_;
+  EventLoop::Clock::time_point kv_timer_at_{};
 };
 
 } // namespace camure::launcher

@@ -11,7 +11,8 @@ namespace {
 bool is_contract_var(const std::string &kv) {
   static const char *const names[] = {"CAMURE_RANK=",      "CAMURE_SIZE=",   "CAMURE_LOCAL_RANK=",
                                       "CAMURE_LOCAL_SIZE=", "CAMURE_NODE_ID=", "CAMURE_NUM_NODES=",
-                                      "CAMURE_JOB_ID=",    "CAMURE_CONTROL_FD="};
+                                      "CAMURE_JOB_ID=",    "CAMURE_CONTROL_FD=", "CAMURE_NODE_ADDR=",
+                                      "CAMURE_MCAST=",     "CAMURE_MCAST_TTL="};
   for (const char *n : names)
     if (kv.rfind(n, 0) == 0) return true;
   return false;
@@ -28,6 +29,10 @@ void set_var(std::vector<std::string> &env, const std::string &name, const std::
   env.push_back(key + value);
 }
 } // namespace
+
+void set_env_var(std::vector<std::string> &env, const std::string &name, const std::string &value) {
+  set_var(env, name, value);
+}
 
 std::string env_value(const std::vector<std::string> &env, const std::string &name) {
   const std::string key = name + "=";

@@ -34,6 +34,9 @@ std::vector<std::string> rank_environment(const std::vector<std::string> &base, 
                                           int rank, int size, int local_rank, int local_size, int node_id,
                                           int num_nodes, const std::string &job_id);
 
+/// Sets (or replaces) NAME=value in an environment vector.
+void set_env_var(std::vector<std::string> &env, const std::string &name, const std::string &value);
+
 /// A fresh job id: 16 characters of [0-9a-z], from the kernel's random source.
 std::string make_job_id();
 

@@ -296,3 +296,20 @@ void LocalSpawner::close_stdin(int rank) {
 }
 
 } // namespace camure::launcher
+
+namespace camure::launcher {
+
+void LocalSpawner::send_control(int rank, std::string_view line) {
+  Rank *r = find(rank);
+  if (!r || r->ctl < 0) return;
+  std::string msg(line);
+  msg += '\n';
+  // One message per reply; the rank reads them in order. A rank that never reads its replies
+  // fills the socket buffer: the reply is then dropped rather than blocking the launcher.
+  ssize_t n;
+  do {
+    n = ::send(r->ctl, msg.data(), msg.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+}
+
+} // namespace camure::launcher

@@ -32,6 +32,7 @@ public:
   void reap() override;
   int stdin_sink(int rank) override;
   void close_stdin(int rank) override;
+  void send_control(int rank, std::string_view line) override;
 
 private:
   struct Rank {

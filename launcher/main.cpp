@@ -1,16 +1,24 @@
 // camurerun: starts N ranks of a program on this host (local mode) and returns the job's status.
+#include "launcher/binding_setup.hpp"
+#include "launcher/host_map.hpp"
+#include "launcher/hostfile.hpp"
 #include "launcher/janitor.hpp"
 #include "launcher/job.hpp"
 #include "launcher/job_spec.hpp"
 #include "launcher/local_spawner.hpp"
+#include "launcher/multi_spawner.hpp"
 #include "launcher/options.hpp"
 #include "launcher/output_forwarder.hpp"
 #include "launcher/program_path.hpp"
+#include "launcher/remote_spawner.hpp"
 #include "launcher/shm_cleanup.hpp"
+#include "launcher/wireup.hpp"
 #include "runtime/topology/affinity.hpp"
 #include "runtime/topology/binding.hpp"
 
 #include <cerrno>
+#include <cstdlib>
+#include <memory>
 #include <climits>
 #include <csignal>
 #include <cstring>
@@ -68,55 +76,61 @@ std::optional<rlimit> raise_fd_limit() {
   return original;
 }
 
-topology::Level map_level(const Options &o) {
-  if (o.map_by == "slot") return o.use_hwthreads ? topology::Level::hwthread : topology::Level::core;
-  if (o.map_by == "hwthread") return topology::Level::hwthread;
-  if (o.map_by == "numa") return topology::Level::numa;
-  if (o.map_by == "package" || o.map_by == "socket") return topology::Level::package;
-  if (o.map_by == "node") return topology::Level::machine;
-  return topology::Level::core;
-}
-
-std::optional<topology::Level> bind_level(const Options &o) {
-  if (o.bind_to == "core") return topology::Level::core;
-  if (o.bind_to == "hwthread") return topology::Level::hwthread;
-  if (o.bind_to == "numa") return topology::Level::numa;
-  if (o.bind_to == "package" || o.bind_to == "socket") return topology::Level::package;
-  return std::nullopt;
-}
-
-/// Mapping and binding on this host's allowed cpus. Returns 0, or camurerun's exit status after
-/// printing the reason.
-int plan_bindings(const Options &o, topology::BindingPlan &bindings) {
-  topology::BindingRequest req;
-  req.ranks = o.np;
-  req.map_by = map_level(o);
-  req.bind_to = bind_level(o);
-  req.bind_none = o.bind_to == "none";
-  req.oversubscribe = o.oversubscribe;
-  req.use_hwthreads = o.use_hwthreads;
-  std::error_code ec;
-  std::string why;
-  if (req.bind_none) {
-    // Nothing to compute: skip hwloc (start-up time) and report the inherited cpus.
-    const topology::CpuSet mine = topology::current_affinity(ec);
-    bindings.ranks.assign(o.np, topology::RankBinding{false, topology::Level::core, 0, mine});
-    return 0;
+/// Splits a command/options string into words: blanks separate, '...' and "..." group,
+/// backslash escapes (as a shell would, without expansions).
+bool split_words(const std::string &text, std::vector<std::string> &out) {
+  std::string cur;
+  bool in_word = false;
+  char quote = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (quote) {
+      if (c == quote) quote = 0;
+      else if (c == '\\' && quote == '"' && i + 1 < text.size()) cur += text[++i];
+      else cur += c;
+    } else if (c == '\'' || c == '"') {
+      quote = c;
+      in_word = true;
+    } else if (c == '\\' && i + 1 < text.size()) {
+      cur += text[++i];
+      in_word = true;
+    } else if (c == ' ' || c == '\t' || c == '\n') {
+      if (in_word) out.push_back(cur);
+      cur.clear();
+      in_word = false;
+    } else {
+      cur += c;
+      in_word = true;
+    }
   }
-  const topology::Topology topo = topology::load_host_topology(ec, why);
-  if (ec) {
-    if (req.bind_to) return fatal(why + "; cannot honour --bind-to " + o.bind_to);
-    bindings.ranks.resize(o.np); // no topology: run unbound
-    return 0;
-  }
-  bindings = topology::compute_bindings(topo, req, ec, why);
-  return ec ? usage_error(why) : 0;
+  if (quote) return false;
+  if (in_word) out.push_back(cur);
+  return true;
 }
 
-std::string host_name() {
-  char buf[HOST_NAME_MAX + 1] = {};
-  if (::gethostname(buf, sizeof buf - 1) != 0) return "localhost";
-  return buf;
+/// <dir of this executable>/camure-proxy.
+std::string default_proxy_path() {
+  char buf[PATH_MAX];
+  const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return "camure-proxy";
+  std::string self(buf, static_cast<std::size_t>(n));
+  return self.substr(0, self.rfind('/') + 1) + "camure-proxy";
+}
+
+/// -x exports with values: VAR=value as given; a bare VAR takes camurerun's value (remote
+/// hosts do not inherit our environment).
+std::vector<std::string> resolved_exports(const std::vector<std::string> &exports, const std::vector<std::string> &env) {
+  std::vector<std::string> out;
+  for (const auto &x : exports) {
+    if (x.find('=') != std::string::npos) {
+      out.push_back(x);
+      continue;
+    }
+    const std::string key = x + "=";
+    for (const auto &kv : env)
+      if (kv.rfind(key, 0) == 0) out.push_back(kv);
+  }
+  return out;
 }
 
 int run(int argc, char **argv) {
@@ -129,7 +143,6 @@ int run(int argc, char **argv) {
   case ParseOutcome::run: break;
   }
   const Options &o = pr.options;
-  const int np = static_cast<int>(o.np);
 
   std::string cwd;
   {
@@ -140,22 +153,93 @@ int run(int argc, char **argv) {
   std::vector<std::string> base_env;
   for (char **e = environ; e && *e; ++e) base_env.emplace_back(*e);
   const std::string job_id = make_job_id();
+
+  // Hosts and the rank -> host mapping. Without -H/--hostfile: this host, np slots.
+  std::vector<HostEntry> hosts;
+  std::string why;
+  if (o.multi_host()) {
+    for (const auto &list : o.host_lists)
+      if (!parse_host_list(list, hosts, why)) return usage_error(why);
+    if (!o.hostfile.empty() && !read_hostfile(o.hostfile, hosts, why)) return usage_error(why);
+  } else {
+    hosts.push_back(HostEntry{host_name(), o.np, 0});
+  }
+  HostMapRequest mreq;
+  mreq.np = o.np;
+  mreq.npernode = o.npernode;
+  mreq.by_node = o.map_by == "node";
+  mreq.oversubscribe = o.oversubscribe || !o.multi_host();
+  HostMap map;
+  if (!map_ranks(hosts, mreq, map, why)) return usage_error(why);
+  const int np = static_cast<int>(map.np);
+  if (o.stdin_rank >= np) return usage_error("--stdin: rank " + std::to_string(o.stdin_rank) + " is not below " + std::to_string(np));
+
+  // Which hosts are this one (no ssh). Two names for this host would make two "nodes" share
+  // one machine's segments: refused.
+  int local_host = -1;
+  int first_remote = -1;
+  for (std::size_t h = 0; h < hosts.size(); ++h) {
+    if (map.ranks_of[h].empty()) continue;
+    if (!o.multi_host() || is_local_host(hosts[h].name)) {
+      if (local_host >= 0)
+        return usage_error("hosts '" + hosts[static_cast<std::size_t>(local_host)].name + "' and '" + hosts[h].name +
+                           "' are both this host; list it once");
+      local_host = static_cast<int>(h);
+    } else if (first_remote < 0) {
+      first_remote = static_cast<int>(h);
+    }
+  }
+
   // The ranks' PATH (after -x) decides where the program is found, as execvp in a rank would.
   const auto env0 = rank_environment(base_env, o.exports, 0, np, 0, np, 0, 1, job_id);
   const ResolvedProgram prog = resolve_program(o.program, env_value(env0, "PATH"), cwd);
-  if (prog.path.empty()) return usage_error(prog.error);
+  if (prog.path.empty()) {
+    // A program missing here may exist on the remote hosts when this host runs no rank.
+    if (local_host >= 0 || o.program.find('/') == std::string::npos) return usage_error(prog.error);
+  }
+  const std::string program_path = prog.path.empty() ? o.program : prog.path;
 
-  if (!o.wdir.empty()) {
+  if (!o.wdir.empty() && local_host >= 0) {
     struct stat st {};
     if (::stat(o.wdir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
       return usage_error("--wdir: '" + o.wdir + "' is not a directory");
     if (::access(o.wdir.c_str(), X_OK) != 0) return usage_error("--wdir: cannot enter '" + o.wdir + "'");
   }
+  std::string mcast = o.mcast_addr;
+  if (!mcast.empty() && !valid_mcast(mcast)) return usage_error("--mcast-addr: '" + mcast + "' is not an IPv4 multicast group:port");
+  if (mcast.empty()) mcast = choose_mcast();
 
+  // The launcher's own address for the job: --iface, else the one that routes to the first
+  // remote host, else loopback.
+  std::string local_addr = "127.0.0.1";
+  if (local_host >= 0) {
+    if (!o.iface.empty()) {
+      local_addr = resolve_iface(o.iface, why);
+      if (local_addr.empty()) return usage_error(why);
+    } else if (first_remote >= 0) {
+      const std::string a = route_address_to(hosts[static_cast<std::size_t>(first_remote)].name);
+      if (!a.empty()) local_addr = a;
+    }
+  }
+  const std::vector<std::string> extra_env = {"CAMURE_MCAST=" + mcast, "CAMURE_MCAST_TTL=" + std::to_string(o.mcast_ttl)};
+
+  std::vector<std::string> agent;
+  if (!split_words(o.launch_agent, agent) || agent.empty()) return usage_error("--launch-agent: cannot parse '" + o.launch_agent + "'");
+  {
+    std::string opts = o.ssh_opts;
+    if (opts.empty())
+      if (const char *e = std::getenv("CAMURE_SSH_OPTS")) opts = e;
+    if (!split_words(opts, agent)) return usage_error("--ssh-opts: unbalanced quotes in '" + opts + "'");
+  }
+  const std::string proxy_path = o.proxy.empty() ? default_proxy_path() : o.proxy;
+
+  BindingOptions bo{o.map_by, o.bind_to, o.oversubscribe, o.use_hwthreads};
   topology::BindingPlan bindings;
   std::error_code ec;
-  std::string why;
-  if (int rc = plan_bindings(o, bindings)) return rc;
+  const int local_n = local_host >= 0 ? static_cast<int>(map.ranks_of[static_cast<std::size_t>(local_host)].size()) : 0;
+  if (local_n > 0) {
+    if (int rc = plan_host_bindings(bo, local_n, bindings, why)) return rc == 2 ? usage_error(why) : fatal(why);
+  }
 
   OutputConfig ocfg;
   ocfg.tag = o.tag_output;
@@ -165,31 +249,48 @@ int run(int argc, char **argv) {
   auto output = OutputForwarder::create(ocfg, np, ec, why);
   if (!output) return usage_error("--output-filename: " + why);
 
-  JobSpec spec;
+  int stdin_rank = o.stdin_rank;
+  // A background job must not read the terminal (SIGTTIN would stop camurerun): no stdin then.
+  if (::isatty(0) && ::tcgetpgrp(0) != ::getpgrp()) stdin_rank = -1;
+
+  JobSpec spec; // the whole job (Job uses stdin_rank); parts per host below
   spec.job_id = job_id;
-  spec.host = host_name();
-  spec.program = prog.path;
+  spec.host = local_host >= 0 ? hosts[static_cast<std::size_t>(local_host)].name : host_name();
+  if (!o.multi_host()) spec.host = host_name();
+  spec.program = program_path;
   spec.argv.push_back(o.program);
   spec.argv.insert(spec.argv.end(), o.args.begin(), o.args.end());
   spec.wdir = o.wdir;
-  spec.stdin_rank = o.stdin_rank;
-  // A background job must not read the terminal (SIGTTIN would stop camurerun): no stdin then.
-  if (::isatty(0) && ::tcgetpgrp(0) != ::getpgrp()) spec.stdin_rank = -1;
-  for (int r = 0; r < np; ++r) {
-    RankSpec rs;
-    rs.rank = r;
-    rs.local_rank = r;
-    rs.env = rank_environment(base_env, o.exports, r, np, r, np, 0, 1, job_id);
-    rs.binding = bindings.ranks[static_cast<std::size_t>(r)];
-    spec.ranks.push_back(std::move(rs));
+  spec.stdin_rank = stdin_rank;
+
+  JobSpec local = spec;
+  if (local_host >= 0) {
+    const auto &ranks = map.ranks_of[static_cast<std::size_t>(local_host)];
+    const int node = map.node_id[static_cast<std::size_t>(local_host)];
+    for (std::size_t i = 0; i < ranks.size(); ++i) {
+      RankSpec rs;
+      rs.rank = ranks[i];
+      rs.local_rank = static_cast<int>(i);
+      rs.env = rank_environment(base_env, o.exports, rs.rank, np, rs.local_rank, local_n, node, map.num_nodes, job_id);
+      for (const auto &kv : extra_env) set_env_var(rs.env, kv.substr(0, kv.find('=')), kv.substr(kv.find('=') + 1));
+      set_env_var(rs.env, "CAMURE_NODE_ADDR", local_addr);
+      rs.binding = bindings.ranks[i];
+      local.ranks.push_back(std::move(rs));
+    }
   }
   if (o.report_bindings) {
     std::string lines;
-    for (const auto &rs : spec.ranks)
+    for (const auto &rs : local.ranks)
       lines += "camurerun: rank " + std::to_string(rs.rank) + " on host " + spec.host + " " +
                (rs.binding.bound ? "bound to " : "") + topology::describe(rs.binding) + "\n";
     write_all(2, lines);
   }
+  std::vector<std::string> rank_hosts(static_cast<std::size_t>(np));
+  for (int r = 0; r < np; ++r) {
+    const auto h = static_cast<std::size_t>(map.host_of_rank[static_cast<std::size_t>(r)]);
+    rank_hosts[static_cast<std::size_t>(r)] = static_cast<int>(h) == local_host ? spec.host : hosts[h].name;
+  }
+  const std::vector<std::string> exports = resolved_exports(o.exports, base_env);
 
   const std::optional<rlimit> rank_fd_limit = raise_fd_limit();
   // The janitor first: it must exist before any rank, and must not inherit our handlers.
@@ -205,8 +306,51 @@ int run(int argc, char **argv) {
     js.grace_s = o.grace_s;
     js.keep_going = o.keep_going;
     Job job(loop, signals, *output, janitor, js, np, spec.host);
-    LocalSpawner spawner(loop, job);
-    if (rank_fd_limit) spawner.set_rank_fd_limit(*rank_fd_limit);
+    job.set_rank_hosts(rank_hosts);
+    job.kv().set("camure.session_key", make_session_key_hex());
+    MultiSpawner spawner(np);
+    if (local_host >= 0) {
+      auto ls = std::make_unique<LocalSpawner>(loop, job);
+      if (rank_fd_limit) ls->set_rank_fd_limit(*rank_fd_limit);
+      spawner.add(std::move(ls), local);
+    }
+    for (std::size_t h = 0; h < hosts.size(); ++h) {
+      if (static_cast<int>(h) == local_host || map.ranks_of[h].empty()) continue;
+      RemoteLaunch rl;
+      rl.host = hosts[h].name;
+      rl.agent = agent;
+      rl.proxy = proxy_path;
+      rl.launch_timeout = std::chrono::milliseconds(static_cast<long long>(o.launch_timeout_s * 1000));
+      JobMessage &m = rl.job;
+      m.job_id = job_id;
+      m.host = hosts[h].name;
+      m.node_id = map.node_id[h];
+      m.num_nodes = map.num_nodes;
+      m.size = np;
+      m.program = program_path;
+      m.argv = spec.argv;
+      m.wdir = o.wdir;
+      m.fallback_wdir = cwd;
+      m.stdin_rank = stdin_rank;
+      m.exports = exports;
+      m.extra_env = extra_env;
+      m.iface = o.iface;
+      m.map_by = o.map_by;
+      m.bind_to = o.bind_to;
+      m.oversubscribe = o.oversubscribe;
+      m.use_hwthreads = o.use_hwthreads;
+      m.grace_ms = static_cast<std::uint32_t>(o.grace_s * 1000);
+      JobSpec part = spec;
+      for (std::size_t i = 0; i < map.ranks_of[h].size(); ++i) {
+        m.ranks.push_back(ProxyRank{map.ranks_of[h][i], static_cast<int>(i)});
+        RankSpec rs;
+        rs.rank = map.ranks_of[h][i];
+        rs.local_rank = static_cast<int>(i);
+        part.ranks.push_back(std::move(rs));
+      }
+      part.host = hosts[h].name;
+      spawner.add(std::make_unique<RemoteSpawner>(loop, job, std::move(rl)), std::move(part));
+    }
     code = job.run(spawner, spec);
   }
   output.reset();

@@ -13,8 +13,12 @@ namespace camure::launcher {
 
 namespace {
 
+struct ExtraText {
+  std::string npernode, launch_timeout, mcast_ttl;
+};
+
 po::options_description make_description(Options &o, std::string &np_text, std::string &timeout_text,
-                                         std::string &grace_text, std::string &stdin_text) {
+                                         std::string &grace_text, std::string &stdin_text, ExtraText &x) {
   po::options_description d("camurerun options (single-dash long forms such as -np also work)", 100, 50);
   // clang-format off
   d.add_options()
@@ -41,7 +45,24 @@ po::options_description make_description(Options &o, std::string &np_text, std::
     ("kill-grace", po::value(&grace_text)->value_name("SECONDS"),
        "time between SIGTERM and SIGKILL when the job is torn down (default 3)")
     ("keep-going", po::bool_switch(&o.keep_going), "a failing rank does not end the job")
-    ("allow-run-as-root", po::bool_switch(), "accepted for mpirun compatibility (camurerun runs as root anyway)");
+    ("allow-run-as-root", po::bool_switch(), "accepted for mpirun compatibility (camurerun runs as root anyway)")
+    ("host,H", po::value(&o.host_lists)->value_name("H[:N],..."),
+       "run on these hosts (N slots each, default 1); this host runs its ranks without ssh")
+    ("hostfile", po::value(&o.hostfile)->value_name("FILE"),
+       "hosts from FILE: 'name slots=N [max_slots=M]' or 'name:N' lines, # comments")
+    ("machinefile", po::value(&o.hostfile)->value_name("FILE"), "same as --hostfile")
+    ("npernode,N", po::value(&x.npernode)->value_name("N"), "N ranks on each host")
+    ("launch-agent", po::value(&o.launch_agent)->value_name("CMD"), "command that reaches a host (default ssh)")
+    ("ssh-opts", po::value(&o.ssh_opts)->value_name("OPTS"),
+       "options for the launch agent, e.g. \"-F cfg\" (default $CAMURE_SSH_OPTS)")
+    ("proxy", po::value(&o.proxy)->value_name("PATH"),
+       "camure-proxy's path on the remote hosts (default: next to camurerun)")
+    ("launch-timeout", po::value(&x.launch_timeout)->value_name("SECONDS"),
+       "a host whose proxy has not started its ranks by then fails the job (default 30)")
+    ("iface", po::value(&o.iface)->value_name("IP|NAME"), "address or interface for traffic between hosts")
+    ("mcast-addr", po::value(&o.mcast_addr)->value_name("GROUP:PORT"),
+       "multicast group and port of the job (default: chosen per job in 239.77.0.0/16)")
+    ("mcast-ttl", po::value(&x.mcast_ttl)->value_name("TTL"), "multicast TTL (default 1)");
   // clang-format on
   return d;
 }
@@ -96,7 +117,8 @@ ParseResult parse_command_line(int argc, const char *const *argv) {
   ParseResult r;
   Options &o = r.options;
   std::string np_text, timeout_text, grace_text, stdin_text;
-  po::options_description desc = make_description(o, np_text, timeout_text, grace_text, stdin_text);
+  ExtraText x;
+  po::options_description desc = make_description(o, np_text, timeout_text, grace_text, stdin_text, x);
 
   // Find where our options end: the program is the first argument that is neither an option
   // nor the value of one.
@@ -139,8 +161,22 @@ ParseResult parse_command_line(int argc, const char *const *argv) {
     r.error = std::move(why);
     return r;
   };
-  if (vm.count("np") == 0) return fail("the number of ranks is missing: use -n N");
-  if (!parse_positive(np_text, o.np)) return fail("-n: '" + np_text + "' is not a positive number of ranks");
+  if (vm.count("hostfile") && vm.count("machinefile")) return fail("--hostfile and --machinefile both given");
+  if (vm.count("npernode") && !parse_positive(x.npernode, o.npernode))
+    return fail("-N: '" + x.npernode + "' is not a positive number of ranks per host");
+  if (vm.count("np") == 0 && !o.multi_host())
+    return fail("the number of ranks is missing: use -n N (or give hosts with -H or --hostfile)");
+  if (vm.count("np") && !parse_positive(np_text, o.np)) return fail("-n: '" + np_text + "' is not a positive number of ranks");
+  if (vm.count("launch-timeout") && !parse_seconds(x.launch_timeout, o.launch_timeout_s))
+    return fail("--launch-timeout: '" + x.launch_timeout + "' is not a positive number of seconds");
+  if (vm.count("mcast-ttl")) {
+    if (x.mcast_ttl == "0") o.mcast_ttl = 0;
+    else if (!parse_positive(x.mcast_ttl, o.mcast_ttl) || o.mcast_ttl > 255)
+      return fail("--mcast-ttl: '" + x.mcast_ttl + "' is not a TTL from 0 to 255");
+  }
+  if (vm.count("launch-agent") && o.launch_agent.find_first_not_of(" \t") == std::string::npos)
+    return fail("--launch-agent: empty command");
+  if (vm.count("hostfile") && o.hostfile.empty()) return fail("--hostfile: empty file name");
   if (!known_object(o.map_by, false, true))
     return fail("--map-by: unknown object '" + o.map_by + "' (slot, core, hwthread, numa, package, socket, node)");
   if (!o.bind_to.empty()) {
@@ -157,9 +193,9 @@ ParseResult parse_command_line(int argc, const char *const *argv) {
       return fail("--bind-to: unknown object '" + o.bind_to + "' (none, core, hwthread, numa, package, socket)");
     o.bind_to = base;
   }
-  for (const auto &x : o.exports) {
-    const std::string name = x.substr(0, x.find('='));
-    if (!valid_env_name(name)) return fail("-x: '" + x + "' is not VAR or VAR=value");
+  for (const auto &ex : o.exports) {
+    const std::string name = ex.substr(0, ex.find('='));
+    if (!valid_env_name(name)) return fail("-x: '" + ex + "' is not VAR or VAR=value");
   }
   if (vm.count("timeout") && !parse_seconds(timeout_text, o.timeout_s))
     return fail("--timeout: '" + timeout_text + "' is not a positive number of seconds");
@@ -171,7 +207,7 @@ ParseResult parse_command_line(int argc, const char *const *argv) {
       o.stdin_rank = -1;
     else if (stdin_text == "0")
       o.stdin_rank = 0;
-    else if (parse_positive(stdin_text, rank) && rank < o.np)
+    else if (parse_positive(stdin_text, rank) && (rank < o.np || (o.np == 0 && o.multi_host())))
       o.stdin_rank = static_cast<int>(rank);
     else
       return fail("--stdin: '" + stdin_text + "' is not none or a rank below " + std::to_string(o.np));
@@ -186,11 +222,13 @@ ParseResult parse_command_line(int argc, const char *const *argv) {
 std::string usage_text() {
   Options o;
   std::string a, b, c, d;
+  ExtraText x;
   std::ostringstream out;
   out << "Usage: camurerun -n N [options] program [args...]\n"
-         "Starts N ranks of program on this host (local shared-memory mode).\n"
+         "       camurerun [-n N] -H host[:slots],... | --hostfile FILE [options] program [args...]\n"
+         "Starts N ranks of program on this host, or on several hosts (ssh + camure-proxy).\n"
          "Options end at the program name; everything after it is passed to the program untouched.\n\n"
-      << make_description(o, a, b, c, d)
+      << make_description(o, a, b, c, d, x)
       << "\nExit status: 0 if every rank exits 0; else the lowest failing rank's code (128+signal);\n"
          "the code given to camure_abort; 124 on --timeout; 128+signal when camurerun is interrupted;\n"
          "2 for bad usage.\n";

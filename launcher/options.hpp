@@ -25,6 +25,18 @@ struct Options {
   double timeout_s = 0;                ///< --timeout SECONDS (0 = none)
   double grace_s = 3;                  ///< --kill-grace SECONDS between SIGTERM and SIGKILL
   bool keep_going = false;             ///< --keep-going: a failing rank does not end the job
+  // Several hosts (issue 5)
+  std::vector<std::string> host_lists; ///< -H/--host a,b:2 (each occurrence)
+  std::string hostfile;                ///< --hostfile/--machinefile FILE
+  unsigned npernode = 0;               ///< -N/--npernode (0 = not given)
+  std::string launch_agent = "ssh";    ///< --launch-agent (command + its own options)
+  std::string ssh_opts;                ///< --ssh-opts, else $CAMURE_SSH_OPTS
+  std::string proxy;                   ///< --proxy PATH ("" = <dir of camurerun>/camure-proxy)
+  double launch_timeout_s = 30;        ///< --launch-timeout SECONDS
+  std::string iface;                   ///< --iface IP|NAME
+  std::string mcast_addr;              ///< --mcast-addr group:port ("" = chosen per job)
+  unsigned mcast_ttl = 1;              ///< --mcast-ttl
+  bool multi_host() const { return !host_lists.empty() || !hostfile.empty(); }
   std::string program;                 ///< the program to run, as given
   std::vector<std::string> args;       ///< its arguments, untouched
 };

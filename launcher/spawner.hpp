@@ -27,6 +27,10 @@ public:
   virtual void on_control(int rank, std::string_view line) = 0;
   /// The rank ended; raw wait status. Comes after the rank's remaining output and control lines.
   virtual void on_exit(int rank, pid_t pid, int wait_status) = 0;
+  /// A whole host failed (unreachable, login refused, program missing, proxy or ssh channel
+  /// lost): one line naming the host and the cause. Its ranks that had not ended are gone
+  /// (no on_exit follows for them) and the spawner's running() no longer counts them.
+  virtual void on_host_failed(std::string_view why) { (void)why; }
 };
 
 /// Starts and controls the ranks of one host. Implementations register their fds with the
@@ -47,6 +51,16 @@ public:
   virtual int stdin_sink(int rank) = 0;
   /// Closes the rank's stdin (EOF for the rank).
   virtual void close_stdin(int rank) = 0;
+  /// Sends one reply line (without newline) on the rank's control channel.
+  virtual void send_control(int rank, std::string_view line) {
+    (void)rank;
+    (void)line;
+  }
+  /// Is `rank` a process of this host (its pid means something here)?
+  virtual bool is_local(int rank) const {
+    (void)rank;
+    return true;
+  }
 };
 
 } // namespace camure::launcher
