@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 
 #include "runtime/net/transport.hpp"
 
@@ -26,7 +27,11 @@ std::chrono::microseconds spin_budget() {
       std::fclose(f);
     }
     const double cpus = std::max(1u, std::thread::hardware_concurrency());
-    budget_us.store(load < 0.75 * cpus ? 150 : 20, std::memory_order_relaxed);
+    static const int forced = [] {
+      const char *e = std::getenv("CAMURE_NET_SPIN_US");
+      return e ? std::atoi(e) : -1;
+    }();
+    budget_us.store(forced >= 0 ? forced : load < 0.75 * cpus ? 150 : 20, std::memory_order_relaxed);
   }
   return std::chrono::microseconds(budget_us.load(std::memory_order_relaxed));
 }
@@ -117,8 +122,11 @@ std::shared_ptr<Node> Node::create(const Params &p, std::error_code &ec) {
       n->shutdown();
       return nullptr;
     }
-    const auto info = n->with_core([](net::SessionCore &c) { return c.multicast_info(); });
-    if ((ec = n->transport_->join_group(info))) {
+    {
+      std::lock_guard<std::mutex> lk(n->mu_); // serialised with park/unpark
+      ec = n->transport_->join_group(n->core_->multicast_info());
+    }
+    if (ec) {
       n->shutdown();
       return nullptr;
     }
@@ -150,11 +158,16 @@ void Node::shutdown() {
     }
     closed_ = true;
     cv_.notify_all();
+    if (leader_polling_) transport_->wake();
   }
   if (transport_) transport_->stop();
   if (thread_.joinable()) thread_.join();
-  std::lock_guard<std::mutex> lk(mu_); // app threads may be reading the sockets inline
-  transport_.reset();                   // closes the sockets
+  std::unique_lock<std::mutex> lk(mu_); // app threads may be reading the sockets inline
+  while (leader_polling_) {             // or blocked in poll on them
+    transport_->wake();
+    cv_.wait_for(lk, std::chrono::milliseconds(1));
+  }
+  transport_.reset(); // closes the sockets
 }
 
 net::Nanos Node::now() const {
@@ -176,34 +189,59 @@ std::error_code Node::session_error() const {
   return state_error_locked();
 }
 
-bool Node::wait_step(std::unique_lock<std::mutex> &lk, Clock::time_point deadline, unsigned &spins) {
+bool Node::wait_step(std::unique_lock<std::mutex> &lk, Clock::time_point deadline, unsigned &spins, bool &leader) {
   const auto now_tp = Clock::now();
   if (now_tp >= deadline) return false;
-  // Spin briefly (the answer is often one loopback round trip away), then block on the cv.
+  // The first waiter takes the sockets over from the progress thread (which keeps ticking).
+  if (!leader && !leader_ && !stopped_.load(std::memory_order_relaxed) && transport_) {
+    leader = leader_ = true;
+    transport_->park(); // no-op when the previous leader left them parked
+  }
   static thread_local Clock::time_point spin_start;
   static thread_local std::chrono::microseconds budget{};
   if (spins == 0) {
     spin_start = now_tp;
     budget = spin_budget();
   }
+  ++spins;
+  if (!leader) { // another thread reads the sockets and notifies us
+    ++waiters_;
+    cv_.wait_until(lk, std::min(deadline, now_tp + std::chrono::milliseconds(50)));
+    --waiters_;
+    return true;
+  }
+  if (stopped_.load(std::memory_order_relaxed)) { // shutting down: wait for closed_
+    cv_.wait_until(lk, std::min(deadline, now_tp + std::chrono::milliseconds(5)));
+    return true;
+  }
   if (now_tp - spin_start < budget) {
-    ++spins;
-    // While spinning, read the sockets ourselves: the answer (a RELEASE, an ACK) is then
-    // handled without waking the progress thread first — one context switch less per hop.
-    if (!stopped_.load(std::memory_order_relaxed)) {
-      receive_locked();
-      flush_locked();
-    }
+    // Spin briefly (the answer is often one loopback round trip away), reading the sockets.
     lk.unlock();
     std::this_thread::yield();
     lk.lock();
-    return true;
+  } else {
+    // Block on the sockets themselves: the datagram wakes this thread, nobody hands over.
+    leader_polling_ = true;
+    Transport *t = transport_.get();
+    lk.unlock();
+    t->poll_wait(std::min<Clock::duration>(deadline - now_tp, std::chrono::milliseconds(50)));
+    lk.lock();
+    leader_polling_ = false;
+    if (closed_) cv_.notify_all(); // shutdown() waits for us to leave poll before closing
   }
-  ++spins;
-  ++waiters_;
-  cv_.wait_until(lk, std::min(deadline, now_tp + std::chrono::milliseconds(50)));
-  --waiters_;
+  if (!closed_ && transport_) {
+    receive_locked();
+    flush_locked();
+    if (waiters_ > 0) cv_.notify_all();
+  }
   return true;
+}
+
+void Node::resign_leader_locked() {
+  // The sockets stay parked: the next wait() (a barrier loop, the next recv) takes them over
+  // without syscalls; if none comes, the progress thread's next tick takes them back.
+  leader_ = false;
+  if (waiters_ > 0) cv_.notify_all(); // one of them becomes the leader
 }
 
 void Node::flush_locked() {
@@ -212,6 +250,7 @@ void Node::flush_locked() {
 
 void Node::notify_locked() {
   if (waiters_ > 0) cv_.notify_all();
+  if (leader_polling_) transport_->wake();
 }
 
 void Node::request_flush() {
@@ -255,10 +294,22 @@ void Node::on_datagrams_ready() {
 
 void Node::on_tick() {
   std::lock_guard<std::mutex> lk(mu_);
+  const auto state = core_->state();
+  const auto evictions = core_->evictions();
   core_->tick(now());
   if (interceptor_ && transport_) interceptor_->flush([this](const net::PeerAddr *x, std::span<const std::uint8_t> y) { transport_->send(x, y); });
+  if (!leader_ && transport_ && transport_->parked()) {
+    // The last waiter left the sockets parked (the next wait usually follows at once, and
+    // re-parking costs syscalls): take them back now, reading what arrived meanwhile.
+    transport_->unpark();
+    receive_locked();
+  }
   flush_locked();
-  notify_locked();
+  // Ticks retransmit and send heartbeats; only a lost coordinator or an eviction (a view
+  // change that may release a barrier) can satisfy a waiter, so only then wake the leader
+  // blocked on the sockets (the cv waiters are cheap to poke).
+  if (waiters_ > 0) cv_.notify_all();
+  if (leader_polling_ && (state != core_->state() || evictions != core_->evictions())) transport_->wake();
 }
 
 std::error_code Node::acquire_writer(net::GroupId g, Clock::time_point deadline) {

@@ -21,8 +21,11 @@ namespace camure::session {
 
 class Transport; // sockets + io_context (transport.hpp)
 
-/// Owns one SessionCore. All core calls happen under mu_. The progress thread feeds datagrams
-/// and ticks; app threads call the core and wait on cv_ (spin briefly, then block).
+/// Owns one SessionCore. All core calls happen under mu_. The progress thread ticks and feeds
+/// datagrams while no app thread waits. An app thread that waits becomes the socket leader (one
+/// at a time): the progress thread stops watching the sockets (Transport::park), and the leader
+/// reads them itself, spinning briefly and then blocking in poll on them, so an answer wakes
+/// the waiting thread directly. Other app waiters block on cv_; the leader notifies them.
 class Node : public std::enable_shared_from_this<Node> {
 public:
   struct Params {
@@ -77,11 +80,14 @@ private:
   void notify_locked();
   void flush_locked(); ///< sends datagrams the transport batched (mu_ held)
   void receive_locked(); ///< drains both sockets into the core (mu_ held)
-  bool wait_step(std::unique_lock<std::mutex> &lk, Clock::time_point deadline, unsigned &spins);
+  bool wait_step(std::unique_lock<std::mutex> &lk, Clock::time_point deadline, unsigned &spins, bool &leader);
+  void resign_leader_locked(); ///< hands the sockets back to the progress thread (mu_ held)
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
   int waiters_ = 0;
+  bool leader_ = false;         ///< an app thread owns the sockets (parked the progress thread)
+  bool leader_polling_ = false; ///< ... and is blocked in poll without mu_
   std::unique_ptr<net::SessionCore> core_;
   std::unique_ptr<net::Interceptor> interceptor_;
   std::unique_ptr<Transport> transport_;
@@ -100,13 +106,22 @@ private:
 template <class Pred> std::error_code Node::wait(Pred &&pred, Clock::time_point deadline) {
   std::unique_lock<std::mutex> lk(mu_);
   unsigned spins = 0;
+  bool leader = false;
+  struct Resign { // every way out hands the sockets back
+    Node *n;
+    bool &leader;
+    ~Resign() {
+      if (leader) n->resign_leader_locked();
+    }
+  } resign{this, leader};
   for (;;) {
     if (closed_) return make_error_code(errc::closed); // this node was shut down: nothing works
     const bool done = pred(*core_);
     flush_locked(); // pred may have queued datagrams (a sealed packet, an ARRIVE)
     if (done) return {};
     if (auto ec = state_error_locked()) return ec;
-    if (!wait_step(lk, deadline, spins)) return pred(*core_) ? std::error_code{} : make_error_code(errc::timeout);
+    if (!wait_step(lk, deadline, spins, leader))
+      return pred(*core_) ? std::error_code{} : make_error_code(errc::timeout);
   }
 }
 

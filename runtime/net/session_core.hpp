@@ -69,6 +69,8 @@ public:
   std::uint64_t session_id() const noexcept { return ctx_.session; }
   const DropCounters &drops() const noexcept { return drops_; }
   CoreStats stats() const;
+  /// Members the coordinator evicted so far (cheap; the Node wakes waiters when it changes).
+  std::uint64_t evictions() const noexcept { return stats_.evictions; }
   /// Member: the coordinator's multicast endpoint description from JOIN_ACK.
   const std::vector<std::uint8_t> &multicast_info() const noexcept { return multicast_info_; }
   /// Admitted session members (coordinator view of the session), excluding the coordinator.

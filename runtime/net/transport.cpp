@@ -5,7 +5,11 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cstring>
 
@@ -151,6 +155,7 @@ std::unique_ptr<Transport> Transport::open_coordinator(const Endpoint &bind, con
   if ((ec = open_group(t->mcast_, t->group_, ia, o))) return nullptr;
   t->mcast_open_ = true;
   t->scratch_.resize(65536 * kBatch);
+  if ((ec = t->init_poll())) return nullptr;
   return t;
 }
 
@@ -182,10 +187,70 @@ std::unique_ptr<Transport> Transport::open_member(const Endpoint &coordinator, c
   }
   if ((ec = configure_sender(t->ucast_, ia, o))) return nullptr;
   t->scratch_.resize(65536 * kBatch);
+  if ((ec = t->init_poll())) return nullptr;
   return t;
 }
 
-Transport::~Transport() = default;
+Transport::~Transport() {
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+}
+
+std::error_code Transport::init_poll() {
+  ep_ = ::epoll_create1(EPOLL_CLOEXEC);
+  if (ep_ < 0) return make_error_code(errc::system_error);
+  boost::system::error_code e;
+  ep_desc_.assign(ep_, e); // closes ep_ when the Transport dies
+  if (e) {
+    ::close(ep_);
+    ep_ = -1;
+    return make_error_code(errc::system_error);
+  }
+  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake_fd_ < 0) return make_error_code(errc::system_error);
+  watch(ucast_.native_handle(), true);
+  if (mcast_open_) watch(mcast_.native_handle(), true);
+  return {};
+}
+
+void Transport::watch(int fd, bool on) {
+  epoll_event ev{};
+  ev.events = EPOLLIN; // level-triggered: data left unread keeps ep_ readable
+  ev.data.fd = fd;
+  ::epoll_ctl(ep_, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, fd, &ev);
+}
+
+void Transport::park() {
+  if (parked_) return;
+  parked_ = true;
+  watch(ucast_.native_handle(), false);
+  if (mcast_open_) watch(mcast_.native_handle(), false);
+}
+
+void Transport::unpark() {
+  if (!parked_) return;
+  parked_ = false;
+  watch(ucast_.native_handle(), true);
+  if (mcast_open_) watch(mcast_.native_handle(), true);
+}
+
+void Transport::poll_wait(std::chrono::nanoseconds timeout) {
+  std::array<pollfd, 3> p{};
+  nfds_t n = 0;
+  p[n++] = {wake_fd_, POLLIN, 0};
+  p[n++] = {ucast_.native_handle(), POLLIN, 0};
+  if (mcast_open_) p[n++] = {mcast_.native_handle(), POLLIN, 0};
+  const auto ns = std::max<std::int64_t>(0, timeout.count());
+  timespec ts{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+  if (::ppoll(p.data(), n, &ts, nullptr) > 0 && (p[0].revents & POLLIN)) {
+    std::uint64_t v = 0;
+    if (::read(wake_fd_, &v, sizeof v) < 0) { /* already drained by another reader */ }
+  }
+}
+
+void Transport::wake() {
+  const std::uint64_t one = 1;
+  if (::write(wake_fd_, &one, sizeof one) < 0) { /* counter full: a wake is pending anyway */ }
+}
 
 std::vector<std::uint8_t> Transport::multicast_info() const {
   // family (4 or 6) | u16 port (LE) | 16 address bytes (v4 in the first 4)
@@ -224,11 +289,8 @@ std::error_code Transport::join_group(std::span<const std::uint8_t> info) {
   group_ = scoped(udp::endpoint(ga, port), iface);
   group_addr_ = to_peer(group_);
   if (auto ec = open_group(mcast_, group_, iface, opts_)) return ec;
-  // Start reading it on the progress thread.
-  post([this] {
-    mcast_open_ = true;
-    arm(mcast_);
-  });
+  mcast_open_ = true;
+  if (!parked_) watch(mcast_.native_handle(), true);
   return {};
 }
 
@@ -313,11 +375,11 @@ int Transport::recv_batch(int fd) {
   return n;
 }
 
-void Transport::arm(udp::socket &s) {
-  s.async_wait(udp::socket::wait_read, [this, &s](const boost::system::error_code &e) {
+void Transport::arm() {
+  ep_desc_.async_wait(asio::posix::stream_descriptor::wait_read, [this](const boost::system::error_code &e) {
     if (e) return; // cancelled: shutting down
     ready_();
-    arm(s);
+    arm();
   });
 }
 
@@ -334,8 +396,7 @@ void Transport::run(Ready ready, Ready tick, std::chrono::microseconds tick_inte
   ready_ = std::move(ready);
   tick_ = std::move(tick);
   tick_interval_ = tick_interval;
-  arm(ucast_);
-  if (mcast_open_) arm(mcast_);
+  arm();
   arm_timer();
   io_.run();
 }

@@ -20,8 +20,12 @@
 
 namespace camure::session {
 
-/// Sends go straight to the socket (sendto on the native handle, safe from any thread);
-/// receives and timers run on the io_context of the progress thread.
+/// Sends go straight to the socket (sendto on the native handle, safe from any thread).
+/// The progress thread's io_context runs the timer and watches the sockets through an epoll
+/// set of their own (ep_); an app thread that waits for the network can park() that watch and
+/// block in poll_wait() on the sockets itself, so a datagram wakes only the thread that needs
+/// it (one wake-up per hop instead of progress thread + futex hand-over). park/unpark/
+/// join_group are serialised by the caller (the Node's mutex).
 class Transport {
 public:
   using Ready = std::function<void()>;
@@ -52,6 +56,16 @@ public:
   int recv_batch(int fd);
   static constexpr int kBatch = 16;
 
+  /// Stops the progress thread watching the sockets (idempotent) / resumes it (idempotent;
+  /// datagrams that arrived meanwhile make the watch fire at once).
+  void park();
+  void unpark();
+  bool parked() const noexcept { return parked_; }
+  /// Blocks until a socket is readable, wake() is called or `timeout` passes. Any thread.
+  void poll_wait(std::chrono::nanoseconds timeout);
+  /// Makes a poll_wait() in progress (or the next one) return. Any thread.
+  void wake();
+
   /// Runs the io_context until stop(): calls ready() when a socket is readable and tick()
   /// every `tick_interval`.
   void run(Ready ready, Ready tick, std::chrono::microseconds tick_interval);
@@ -61,13 +75,20 @@ public:
 
 private:
   Transport() = default;
-  void arm(boost::asio::ip::udp::socket &s);
+  std::error_code init_poll();
+  void arm();
   void arm_timer();
+  void watch(int fd, bool on);
 
-  boost::asio::io_context io_;
-  boost::asio::ip::udp::socket ucast_{io_};
-  boost::asio::ip::udp::socket mcast_{io_};
+  boost::asio::io_context io_;      ///< the progress thread's: timer, posts, the ep_ watch
+  boost::asio::io_context sock_io_; ///< never run: owns the sockets so io_ does not wake on them
+  boost::asio::ip::udp::socket ucast_{sock_io_};
+  boost::asio::ip::udp::socket mcast_{sock_io_};
   boost::asio::steady_timer timer_{io_};
+  boost::asio::posix::stream_descriptor ep_desc_{io_}; ///< owns ep_ (epoll set of the sockets)
+  int ep_ = -1;
+  int wake_fd_ = -1; ///< eventfd for wake()
+  bool parked_ = false;
   boost::asio::ip::udp::endpoint group_;
   net::PeerAddr group_addr_;
   net::PeerAddr coordinator_;
@@ -82,23 +103,26 @@ private:
   bool gso_ = true;                                  ///< cleared if the kernel refuses UDP_SEGMENT
   void send_now(const net::PeerAddr &a, const std::uint8_t *d, std::size_t n, std::uint16_t segment);
   std::uint64_t send_errors_ = 0;
-  std::atomic<bool> mcast_open_{false}; // set on the progress thread, read by inline receivers
+  std::atomic<bool> mcast_open_{false}; // set by join_group (under the Node's mutex)
 };
 
 template <class F> void Transport::drain(F &&on_datagram, std::size_t max) {
+  bool more_m = true, more_u = true;
   for (std::size_t n = 0; n < max;) {
-    bool got = false;
+    bool more = false; // a full batch: that socket may hold more
     for (auto *s : {&mcast_, &ucast_}) {
       if (s == &mcast_ && !mcast_open_) continue;
+      if (!(s == &mcast_ ? more_m : more_u)) continue; // came up short last time: empty
       const int k = recv_batch(s->native_handle());
+      (s == &mcast_ ? more_m : more_u) = k == kBatch;
+      more |= k == kBatch;
       for (int i = 0; i < k; ++i)
         on_datagram(batch_from_[static_cast<std::size_t>(i)],
                     std::span<const std::uint8_t>(scratch_.data() + 65536 * static_cast<std::size_t>(i),
                                                   batch_len_[static_cast<std::size_t>(i)]));
-      got |= k > 0;
       n += static_cast<std::size_t>(k);
     }
-    if (!got) return;
+    if (!more) return;
   }
 }
 
