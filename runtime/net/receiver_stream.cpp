@@ -48,6 +48,7 @@ void ReceiverStream::accept(std::uint64_t seq, const Buffer &datagram, std::span
   }
   if (seq == expected_) {
     process(datagram, payload);
+    bytes_since_ack_ += payload.size();
     ++expected_;
     drain(now);
   } else {
@@ -62,8 +63,9 @@ void ReceiverStream::accept(std::uint64_t seq, const Buffer &datagram, std::span
     held_.emplace(seq, Held{datagram, payload});
     held_bytes_ += payload.size();
   }
-  bytes_since_ack_ += payload.size();
   if (new_gap) send_naks(now);
+  // ACK by bytes that became in order: a repair that closes a gap releases everything held
+  // behind it, and the sender's window opens at once instead of at the next ACK interval.
   if (bytes_since_ack_ >= cfg_.window / 4) send_ack(now);
 }
 
@@ -75,6 +77,7 @@ void ReceiverStream::drain(Nanos) {
     held_bytes_ -= h.payload.size();
     held_.erase(it);
     process(h.datagram, h.payload);
+    bytes_since_ack_ += h.payload.size();
     ++expected_;
   }
 }

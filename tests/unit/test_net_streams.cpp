@@ -172,6 +172,56 @@ TEST(NetReceiverStream, ReordersReassemblesAndNaksGaps) {
   EXPECT_EQ(r.expected(), snd.s->next_seq());
 }
 
+TEST(NetReceiverStream, RepairThatClosesAGapIsAcknowledgedAtOnce) {
+  // Window 8 KiB, 200-byte datagrams: an ACK is due every 2 KiB of in-order bytes. Packets
+  // behind a gap are held; the repair releases them all, and the ACK that opens the sender's
+  // window must follow at once (same call, no tick), naming everything now in order.
+  SenderFixture snd(1 << 20, 200);
+  snd.s->set_members({0, 7}, 0);
+  Codec codec;
+  std::vector<Captured> out;
+  ReceiverConfig rc;
+  rc.sender = 0;
+  rc.window = 8 * 1024;
+  ReceiverStream r(rc, codec, FrameContext{1, 1, 7},
+                   [&](const PeerAddr *to, std::span<const std::uint8_t> d) {
+                     out.push_back({to == nullptr, to ? *to : PeerAddr{}, {d.begin(), d.end()}});
+                   },
+                   [](CoreMessage &&) {});
+  r.set_sender_addr(addr(1));
+  auto status = codec.decode(snd.out.back().bytes, nullptr);
+  ASSERT_TRUE(status);
+  r.on_status(status->h.seq, status->payload, 0);
+  ASSERT_TRUE(r.synced());
+  snd.out.clear();
+  std::vector<std::uint8_t> msg(100, 3); // one message per packet
+  for (int i = 0; i < 40; ++i) snd.s->write(msg, true, true, 0), snd.s->flush(0);
+  std::vector<std::shared_ptr<const std::vector<std::uint8_t>>> pkts;
+  for (auto &c : snd.out)
+    if (auto f = codec.decode(c.bytes, nullptr); f && f->h.type == FrameType::data)
+      pkts.push_back(std::make_shared<const std::vector<std::uint8_t>>(c.bytes));
+  ASSERT_EQ(pkts.size(), 40u);
+  auto feed = [&](std::size_t i) {
+    auto f = codec.decode(*pkts[i], nullptr);
+    r.on_data(f->h.seq, pkts[i], f->payload, 1);
+  };
+  auto acks = [&] {
+    std::vector<std::uint64_t> v;
+    for (const auto &c : out)
+      if (auto f = codec.decode(c.bytes, nullptr); f && f->h.type == FrameType::ack) v.push_back(f->h.seq);
+    return v;
+  };
+  feed(0);
+  for (std::size_t i = 2; i < pkts.size(); ++i) feed(i); // packet 1 lost: 38 packets held
+  for (auto seq : acks()) EXPECT_LE(seq, r.expected()) << "an ACK never claims what is missing";
+  out.clear();
+  feed(1); // the repair
+  EXPECT_EQ(r.expected(), snd.s->next_seq());
+  const auto after = acks();
+  ASSERT_FALSE(after.empty()) << "the repair must be acknowledged without waiting for a tick";
+  EXPECT_EQ(after.back(), snd.s->next_seq());
+}
+
 TEST(NetInterceptor, SameSeedSameFate) {
   auto run = [](std::uint64_t seed) {
     Interceptor ic({0.2, 0.1, 0.1, seed});
