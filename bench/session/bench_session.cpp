@@ -140,12 +140,19 @@ int run_coordinator(const Config &c, Coordinator &coord, int members, double los
   for (std::size_t size : c.sizes) {
     std::vector<std::byte> msg(size, std::byte{0x42});
     const std::size_t n = count_for(c, size);
+    const SessionStats before = coord.stats();
     t0 = Clock::now();
     for (std::size_t i = 0; i < n; ++i) bc.send(msg);
     bc.wait(seconds(60));
     const double s = std::chrono::duration<double>(Clock::now() - t0).count();
-    std::printf("RESULT bench=session op=bcast_throughput %s size=%zu msgs=%zu msgs_per_s=%.0f MiB_per_s=%.1f load=%s\n",
-                common.c_str(), size, n, n / s, n * double(size) / s / (1 << 20), load().c_str());
+    const SessionStats after = coord.stats();
+    std::printf("RESULT bench=session op=bcast_throughput %s size=%zu msgs=%zu msgs_per_s=%.0f MiB_per_s=%.1f "
+                "packets=%llu repairs=%llu load=%s\n",
+                common.c_str(), size, n, n / s, n * double(size) / s / (1 << 20),
+                static_cast<unsigned long long>(after.packets_sent - before.packets_sent),
+                static_cast<unsigned long long>(after.repairs_unicast + after.repairs_multicast -
+                                                before.repairs_unicast - before.repairs_multicast),
+                load().c_str());
     std::fflush(stdout);
     const std::size_t li = lat_iters(c, size);
     t0 = Clock::now();

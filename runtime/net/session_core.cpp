@@ -86,6 +86,15 @@ std::vector<MemberId> SessionCore::session_members() const {
 
 void SessionCore::on_datagram(const PeerAddr &from, const Buffer &dg, Nanos now) {
   if (state_ == NodeState::closed || !dg) return;
+  if (ctx_.session != 0 && dg->size() >= layout::header_size) {
+    // Our own multicast, looped back to our group socket: skip it before paying for the tag
+    // check (a keyed hash over the whole datagram). A forgery naming us is dropped as well,
+    // which is what would happen to it after the check anyway.
+    const std::uint8_t *p = dg->data();
+    if (get_u32(p + layout::sender) == ctx_.self && get_u64(p + layout::session) == ctx_.session &&
+        get_u32(p + layout::epoch) == ctx_.epoch && p[layout::type] != static_cast<std::uint8_t>(FrameType::join))
+      return;
+  }
   auto f = codec_.decode(*dg, &drops_);
   if (!f) return;
   if (cfg_.role == Role::member && state_ == NodeState::joining) {
