@@ -12,6 +12,9 @@
 //   spam LINES LEN        write LINES lines of LEN payload bytes, each in several small writes
 //   affinity              print "affinity <rank> <cpulist>"
 //   pwd                   print "pwd <rank> <cwd>"
+//   kv                    put probe.<rank>=v<rank>, get every rank's key and the session key,
+//                         check a conflicting put; print "kv <rank> ok <keylen> <node> <addr>"
+//                         or "kv <rank> FAIL <why>" (exit 1)
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -153,6 +156,55 @@ int mode_affinity() {
 
 } // namespace
 
+/// One request on the control channel, one reply back.
+std::string control(const std::string &req) {
+  const char *fd_text = std::getenv("CAMURE_CONTROL_FD");
+  if (!fd_text) return "no-fd";
+  const int fd = std::atoi(fd_text);
+  const std::string line = req + "\n";
+  if (::write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) return "write-failed";
+  char buf[8192];
+  ssize_t n;
+  do {
+    n = ::read(fd, buf, sizeof buf);
+  } while (n < 0 && errno == EINTR);
+  if (n <= 0) return "read-failed";
+  std::string reply(buf, static_cast<std::size_t>(n));
+  while (!reply.empty() && reply.back() == '\n') reply.pop_back();
+  return reply;
+}
+
+int mode_kv() {
+  const int r = rank();
+  const int size = std::atoi(std::getenv("CAMURE_SIZE") ? std::getenv("CAMURE_SIZE") : "0");
+  auto fail = [&](const std::string &why) {
+    out("kv " + std::to_string(r) + " FAIL " + why);
+    return 1;
+  };
+  const std::string key = "probe." + std::to_string(r);
+  std::string got = control("put " + key + " v" + std::to_string(r));
+  if (got != "ok " + key) return fail("put -> " + got);
+  for (int j = 0; j < size; ++j) {
+    const std::string k = "probe." + std::to_string(j);
+    got = control("get " + k + " 20000");
+    if (got != "val " + k + " v" + std::to_string(j)) return fail("get " + k + " -> " + got);
+  }
+  got = control("put " + key + " other");
+  if (got != "err " + key + " exists") return fail("conflicting put -> " + got);
+  got = control("get camure.session_key 10000");
+  const std::string prefix = "val camure.session_key ";
+  if (got.rfind(prefix, 0) != 0) return fail("session key -> " + got);
+  const std::string hex = got.substr(prefix.size());
+  if (hex.find_first_not_of("0123456789abcdef") != std::string::npos) return fail("session key not hex");
+  got = control("get probe.never 50");
+  if (got != "err probe.never timeout") return fail("missing key -> " + got);
+  const char *node = std::getenv("CAMURE_NODE_ID");
+  const char *addr = std::getenv("CAMURE_NODE_ADDR");
+  out("kv " + std::to_string(r) + " ok " + std::to_string(hex.size()) + " " + (node ? node : "-") + " " +
+      (addr ? addr : "-"));
+  return 0;
+}
+
 int main(int argc, char **argv) {
   rlimit no_core{0, 0};
   ::setrlimit(RLIMIT_CORE, &no_core);
@@ -217,6 +269,7 @@ int main(int argc, char **argv) {
   if (mode == "stdin") return mode_stdin();
   if (mode == "spam" && argc > 3) return mode_spam(std::atoi(argv[2]), std::atoi(argv[3]));
   if (mode == "affinity") return mode_affinity();
+  if (mode == "kv") return mode_kv();
   if (mode == "pwd") {
     char buf[PATH_MAX];
     out("pwd " + std::to_string(rank()) + " " + (::getcwd(buf, sizeof buf) ? buf : "?"));

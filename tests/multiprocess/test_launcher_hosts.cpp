@@ -1,0 +1,246 @@
+// camurerun with host lists: local hosts without ssh, the KV store, and the remote path
+// (camure-proxy started by a launch agent) including every failure mode, without a cluster:
+// the fake agent runs the proxy here, as ssh would on the remote host.
+#include "support/probe/camurerun_process.hpp"
+
+#include <gtest/gtest.h>
+
+#include <climits>
+#include <csignal>
+#include <fstream>
+#include <map>
+#include <sys/stat.h>
+#include <unistd.h>
+
+using camure::test::CamurerunProcess;
+using camure::test::lines_of;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// A scratch directory with launch agents: `agent` behaves like ssh (runs its command line
+/// through a shell, records the proxy's pid), `fail` refuses, `hang` never answers.
+class Agents {
+public:
+  Agents() {
+    char tmpl[] = "/tmp/camure-hosts-XXXXXX";
+    dir_ = ::mkdtemp(tmpl);
+    write("agent", "#!/bin/sh\nhost=$1; shift\nexport SSH_CONNECTION='127.0.0.1 40000 127.0.0.1 22'\n"
+                   "echo $$ > \"" + dir_ + "/proxy.$host.pid\"\nexec sh -c \"exec $*\"\n");
+    write("fail", "#!/bin/sh\necho \"ssh: connect to host $1 port 22: Connection refused\" >&2\nexit 255\n");
+    write("hang", "#!/bin/sh\nexec sleep 600\n");
+  }
+  ~Agents() {
+    for (const char *f : {"agent", "fail", "hang", "hosts"}) ::unlink((dir_ + "/" + f).c_str());
+    for (const char *h : {"fakeA", "fakeB"}) ::unlink((dir_ + "/proxy." + h + ".pid").c_str());
+    ::rmdir(dir_.c_str());
+  }
+  std::string path(const std::string &name) const { return dir_ + "/" + name; }
+  void write(const std::string &name, const std::string &text) const {
+    std::ofstream(path(name)) << text;
+    ::chmod(path(name).c_str(), 0755);
+  }
+  pid_t proxy_pid(const std::string &host) const {
+    std::ifstream in(path("proxy." + host + ".pid"));
+    pid_t p = -1;
+    in >> p;
+    return p;
+  }
+
+private:
+  std::string dir_;
+};
+
+/// Options for the remote path through agent `name`.
+std::vector<std::string> remote(const Agents &a, const std::string &name, std::vector<std::string> rest) {
+  std::vector<std::string> v = {"--iface", "127.0.0.1", "--launch-agent", a.path(name), "--proxy", PROXY_PATH};
+  v.insert(v.end(), rest.begin(), rest.end());
+  return v;
+}
+
+std::map<std::string, std::string> fields(const std::string &line) {
+  std::map<std::string, std::string> m;
+  std::istringstream in(line);
+  std::string w;
+  while (in >> w)
+    if (auto eq = w.find('='); eq != std::string::npos) m[w.substr(0, eq)] = w.substr(eq + 1);
+  return m;
+}
+
+std::string only_line(const std::string &err) {
+  auto ls = lines_of(err);
+  EXPECT_EQ(ls.size(), 1u) << err;
+  return ls.empty() ? "" : ls[0];
+}
+
+} // namespace
+
+TEST(LauncherHosts, KvStoreInLocalMode) {
+  CamurerunProcess p({"-n", "4", PROBE_PATH, "kv"});
+  ASSERT_EQ(p.finish(), 0) << p.out() << p.err();
+  EXPECT_EQ(p.count_lines("kv "), 4u);
+  for (const auto &l : lines_of(p.out())) EXPECT_NE(l.find(" ok 64 0 "), std::string::npos) << l;
+}
+
+TEST(LauncherHosts, LocalhostListRunsWithoutTheAgent) {
+  // The agent would fail: localhost must not use it.
+  CamurerunProcess p({"--launch-agent", "/bin/false", "-H", "localhost:4", PROBE_PATH, "env"});
+  ASSERT_EQ(p.finish(), 0) << p.err();
+  const auto ls = lines_of(p.out());
+  ASSERT_EQ(ls.size(), 4u);
+  for (const auto &l : ls) {
+    auto f = fields(l);
+    EXPECT_EQ(f["CAMURE_SIZE"], "4");
+    EXPECT_EQ(f["CAMURE_LOCAL_SIZE"], "4");
+    EXPECT_EQ(f["CAMURE_NUM_NODES"], "1");
+  }
+}
+
+TEST(LauncherHosts, NoCountMeansTotalSlots) {
+  CamurerunProcess p({"-H", "localhost:3", PROBE_PATH, "env"});
+  ASSERT_EQ(p.finish(), 0) << p.err();
+  EXPECT_EQ(lines_of(p.out()).size(), 3u);
+}
+
+TEST(LauncherHosts, RemoteEnvironmentAndKv) {
+  Agents a;
+  CamurerunProcess p(remote(a, "agent", {"-H", "localhost:2,fakeA:2,fakeB:2", "-x", "PROBE_X=1", PROBE_PATH, "env",
+                                         "CAMURE_NODE_ADDR", "CAMURE_MCAST", "PROBE_X"}));
+  ASSERT_EQ(p.finish(), 0) << p.err();
+  const auto ls = lines_of(p.out());
+  ASSERT_EQ(ls.size(), 6u) << p.out();
+  std::string mcast;
+  for (const auto &l : ls) {
+    auto f = fields(l);
+    const int r = std::stoi(f["CAMURE_RANK"]);
+    EXPECT_EQ(f["CAMURE_SIZE"], "6");
+    EXPECT_EQ(f["CAMURE_NODE_ID"], std::to_string(r / 2)) << l;
+    EXPECT_EQ(f["CAMURE_LOCAL_RANK"], std::to_string(r % 2)) << l;
+    EXPECT_EQ(f["CAMURE_LOCAL_SIZE"], "2");
+    EXPECT_EQ(f["CAMURE_NUM_NODES"], "3");
+    EXPECT_EQ(f["CAMURE_NODE_ADDR"], "127.0.0.1");
+    EXPECT_EQ(f["PROBE_X"], "1") << l;
+    EXPECT_EQ(f["CAMURE_MCAST"].rfind("239.77.", 0), 0u) << l;
+    if (mcast.empty()) mcast = f["CAMURE_MCAST"];
+    EXPECT_EQ(f["CAMURE_MCAST"], mcast); // one group per job
+  }
+  CamurerunProcess k(remote(a, "agent", {"-H", "localhost:2,fakeA:2,fakeB:2", PROBE_PATH, "kv"}));
+  ASSERT_EQ(k.finish(), 0) << k.out() << k.err();
+  EXPECT_EQ(k.count_lines("kv "), 6u);
+  for (const auto &l : lines_of(k.out())) EXPECT_NE(l.find(" ok 64 "), std::string::npos) << l;
+}
+
+TEST(LauncherHosts, RemoteOutputTaggedAndStdinToRemoteRankZero) {
+  Agents a;
+  CamurerunProcess p(remote(a, "agent", {"--tag-output", "-H", "fakeA:1,localhost:1", PROBE_PATH, "stdin"}));
+  const std::string data = "hello over the channel\n";
+  p.write_stdin(data);
+  p.close_stdin();
+  ASSERT_EQ(p.finish(), 0) << p.err();
+  bool saw = false;
+  for (const auto &l : lines_of(p.out()))
+    if (l.rfind("[0] stdin 0 " + std::to_string(data.size()) + " ", 0) == 0) saw = true;
+  EXPECT_TRUE(saw) << p.out();
+}
+
+TEST(LauncherHosts, RemoteRankKilledEndsJobNamingRankAndHost) {
+  camure::test::become_subreaper();
+  Agents a;
+  CamurerunProcess p(remote(a, "agent", {"-H", "localhost:1,fakeA:2", PROBE_PATH, "raise", "2=9"}));
+  EXPECT_EQ(p.finish(), 137);
+  const std::string line = only_line(p.err());
+  EXPECT_NE(line.find("rank 2 "), std::string::npos) << line;
+  EXPECT_NE(line.find("on host fakeA"), std::string::npos) << line;
+  EXPECT_NE(line.find("SIGKILL"), std::string::npos) << line;
+  EXPECT_TRUE(camure::test::no_descendants_left(15s));
+}
+
+TEST(LauncherHosts, RemoteExitCodeAndSignalForwarding) {
+  camure::test::become_subreaper();
+  Agents a;
+  {
+    CamurerunProcess p(remote(a, "agent", {"-H", "localhost:1,fakeA:1", PROBE_PATH, "exit", "1=3"}));
+    EXPECT_EQ(p.finish(), 3);
+    EXPECT_NE(only_line(p.err()).find("rank 1 "), std::string::npos);
+  }
+  CamurerunProcess p(remote(a, "agent", {"-H", "localhost:1,fakeA:2", PROBE_PATH, "wait"}));
+  ASSERT_EQ(p.wait_ready(3).size(), 3u) << p.err();
+  p.signal(SIGTERM);
+  EXPECT_EQ(p.finish(), 143);
+  EXPECT_TRUE(camure::test::no_descendants_left(15s));
+}
+
+TEST(LauncherHosts, RefusedAgentIsOneLineNamingTheHost) {
+  Agents a;
+  CamurerunProcess p(remote(a, "fail", {"-H", "localhost:1,fakeA:1", PROBE_PATH, "wait"}));
+  EXPECT_EQ(p.finish(), 1);
+  const std::string line = only_line(p.err());
+  EXPECT_NE(line.find("host fakeA"), std::string::npos) << line;
+  EXPECT_NE(line.find("Connection refused"), std::string::npos) << line;
+}
+
+TEST(LauncherHosts, ProgramMissingOnRemoteHost) {
+  Agents a;
+  CamurerunProcess p(remote(a, "agent", {"-H", "fakeA:2", "/nonexistent/camure-prog"}));
+  EXPECT_EQ(p.finish(), 1);
+  const std::string line = only_line(p.err());
+  EXPECT_NE(line.find("host fakeA"), std::string::npos) << line;
+  EXPECT_NE(line.find("/nonexistent/camure-prog"), std::string::npos) << line;
+}
+
+TEST(LauncherHosts, SilentHostFailsWithinLaunchTimeout) {
+  camure::test::become_subreaper();
+  Agents a;
+  CamurerunProcess p(remote(a, "hang", {"--launch-timeout", "1", "-H", "localhost:1,fakeA:1", PROBE_PATH, "wait"}));
+  EXPECT_EQ(p.finish(20s), 1);
+  const std::string line = only_line(p.err());
+  EXPECT_NE(line.find("host fakeA"), std::string::npos) << line;
+  EXPECT_NE(line.find("--launch-timeout"), std::string::npos) << line;
+  EXPECT_TRUE(camure::test::no_descendants_left(15s));
+}
+
+TEST(LauncherHosts, KilledProxyIsReportedAndItsRanksDie) {
+  camure::test::become_subreaper();
+  Agents a;
+  CamurerunProcess p(remote(a, "agent", {"-H", "localhost:1,fakeA:2", PROBE_PATH, "wait"}));
+  ASSERT_EQ(p.wait_ready(3).size(), 3u) << p.err();
+  const pid_t proxy = a.proxy_pid("fakeA");
+  ASSERT_GT(proxy, 0);
+  ::kill(proxy, SIGKILL);
+  EXPECT_EQ(p.finish(20s), 1);
+  const std::string line = only_line(p.err());
+  EXPECT_NE(line.find("host fakeA"), std::string::npos) << line;
+  EXPECT_TRUE(camure::test::no_descendants_left(15s));
+}
+
+TEST(LauncherHosts, KilledCamurerunLeavesNothing) {
+  camure::test::become_subreaper();
+  Agents a;
+  CamurerunProcess p(remote(a, "agent", {"-H", "localhost:1,fakeA:2,fakeB:1", PROBE_PATH, "wait"}));
+  ASSERT_EQ(p.wait_ready(4).size(), 4u) << p.err();
+  p.signal(SIGKILL);
+  p.finish();
+  EXPECT_TRUE(camure::test::no_descendants_left(20s));
+}
+
+TEST(LauncherHosts, BadHostInputIsExitTwo) {
+  Agents a;
+  a.write("hosts", "fakeA slots=2\nfakeB slots=two\n");
+  {
+    CamurerunProcess p({"--hostfile", a.path("hosts"), PROBE_PATH, "env"});
+    EXPECT_EQ(p.finish(), 2);
+    const std::string line = only_line(p.err());
+    EXPECT_NE(line.find(a.path("hosts") + ":2:"), std::string::npos) << line;
+  }
+  {
+    CamurerunProcess p({"-H", "localhost:2", "-n", "3", PROBE_PATH, "env"});
+    EXPECT_EQ(p.finish(), 2);
+    const std::string line = only_line(p.err());
+    EXPECT_NE(line.find("3 ranks"), std::string::npos) << line;
+    EXPECT_NE(line.find("2 slots"), std::string::npos) << line;
+  }
+  {
+    CamurerunProcess p({"-H", "localhost:2", "-n", "3", "--oversubscribe", PROBE_PATH, "exit", ""});
+    EXPECT_EQ(p.finish(), 0) << p.err();
+  }
+}
