@@ -19,7 +19,7 @@ std::string q(std::string_view text) {
   std::string out;
   out.reserve(text.size() + 2);
   out.push_back('\'');
-  out.append(text);
+  for (char c : text) out.push_back(static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? '?' : c); // one line
   out.push_back('\'');
   return out;
 }
@@ -64,8 +64,8 @@ bool split_name_slots(std::string_view item, std::string &name, unsigned &slots,
     const auto colon = item.find(':');
     n = item.substr(0, colon);
     if (!parse_count(item.substr(colon + 1), slots)) {
-      why = q(item) + ": slot count '" + std::string(item.substr(colon + 1)) +
-            "' is not a number from 1 to " + std::to_string(kMaxSlots);
+      why = q(item) + ": slot count " + q(item.substr(colon + 1)) +
+            " is not a number from 1 to " + std::to_string(kMaxSlots);
       return false;
     }
   }
@@ -106,7 +106,7 @@ bool parse_host_list(std::string_view text, std::vector<HostEntry> &hosts, std::
     HostEntry h;
     std::string err;
     if (item.empty()) {
-      why = "-H: empty host name in '" + std::string(text) + "'";
+      why = "-H: empty host name in " + q(text);
       return false;
     }
     if (!split_name_slots(item, h.name, h.slots, err)) {
@@ -153,19 +153,19 @@ bool parse_hostfile(std::string_view text, const std::string &file, std::vector<
     bool have_slots = false;
     for (std::size_t t = 1; t < tok.size(); ++t) {
       const auto eq = tok[t].find('=');
-      if (eq == std::string_view::npos) return fail("unexpected '" + std::string(tok[t]) + "' (expected slots=N or max_slots=N)");
+      if (eq == std::string_view::npos) return fail("unexpected " + q(tok[t]) + " (expected slots=N or max_slots=N)");
       const std::string_view key = tok[t].substr(0, eq), val = tok[t].substr(eq + 1);
       unsigned v = 0;
       if (key == "slots" || key == "cpu" || key == "cpus" || key == "count") {
-        if (mpich_form) return fail("slots given twice ('" + std::string(tok[0]) + "' and '" + std::string(tok[t]) + "')");
-        if (!parse_count(val, v)) return fail("slots '" + std::string(val) + "' is not a number from 1 to " + std::to_string(kMaxSlots));
+        if (mpich_form) return fail("slots given twice (" + q(tok[0]) + " and " + q(tok[t]) + ")");
+        if (!parse_count(val, v)) return fail("slots " + q(val) + " is not a number from 1 to " + std::to_string(kMaxSlots));
         h.slots = v;
         have_slots = true;
       } else if (key == "max_slots" || key == "max-slots") {
-        if (!parse_count(val, v)) return fail("max_slots '" + std::string(val) + "' is not a number from 1 to " + std::to_string(kMaxSlots));
+        if (!parse_count(val, v)) return fail("max_slots " + q(val) + " is not a number from 1 to " + std::to_string(kMaxSlots));
         h.max_slots = v;
       } else {
-        return fail("unknown attribute '" + std::string(key) + "' (slots, max_slots)");
+        return fail("unknown attribute " + q(key) + " (slots, max_slots)");
       }
     }
     if (h.max_slots && h.slots > h.max_slots) {
