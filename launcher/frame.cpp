@@ -113,6 +113,7 @@ std::string encode_job(const JobMessage &m) {
   w.u32((m.oversubscribe ? 1u : 0u) | (m.use_hwthreads ? 2u : 0u) | (m.report_bindings ? 4u : 0u));
   w.u32(m.grace_ms).u32(static_cast<std::uint32_t>(m.ranks.size()));
   for (const auto &r : m.ranks) w.u32(static_cast<std::uint32_t>(r.rank)).u32(static_cast<std::uint32_t>(r.local_rank));
+  w.strs(m.subtree).strs(m.agent).str(m.proxy).u32(m.launch_timeout_ms);
   return w.finish();
 }
 
@@ -147,10 +148,30 @@ bool decode_job(std::string_view payload, JobMessage &m) {
     r.local_rank = static_cast<int>(p.u32());
     m.ranks.push_back(r);
   }
+  m.subtree = p.strs();
+  m.agent = p.strs();
+  m.proxy = p.str();
+  m.launch_timeout_ms = p.u32();
   if (!p.done() || m.argv.empty() || m.program.empty() || m.size <= 0) return false;
   for (const auto &r : m.ranks)
     if (r.rank < 0 || r.rank >= m.size) return false;
   return true;
+}
+
+std::vector<int> subtree_ranks(const JobMessage &m) {
+  std::vector<int> out;
+  for (const auto &r : m.ranks) out.push_back(r.rank);
+  for (const auto &child : m.subtree) {
+    FrameReader rd;
+    rd.feed(child);
+    auto f = rd.next();
+    JobMessage c;
+    if (f && f->type == FrameType::job && decode_job(f->payload, c)) {
+      auto more = subtree_ranks(c);
+      out.insert(out.end(), more.begin(), more.end());
+    }
+  }
+  return out;
 }
 
 } // namespace camure::launcher

@@ -33,6 +33,7 @@ enum class FrameType : std::uint8_t {
   exited = 15,        ///< u32 rank, u32 pid, u32 wait status
   fatal = 16,         ///< string why: the proxy cannot run the host's part of the job
   ready = 17,         ///< string node address: every rank of the host was started
+  host_failed = 18,   ///< string why, u32 count, u32 ranks...: a host of the proxy's subtree failed
 };
 
 /// Builds one frame's payload field by field.
@@ -110,7 +111,15 @@ struct JobMessage {
   bool oversubscribe = false, use_hwthreads = false, report_bindings = false;
   std::uint32_t grace_ms = 3000;
   std::vector<ProxyRank> ranks;
+  // Tree launch: the hosts this proxy starts itself (each an encoded job frame), and how.
+  std::vector<std::string> subtree;  ///< encode_job() of each child host
+  std::vector<std::string> agent;    ///< launch agent + options for the children
+  std::string proxy;                 ///< camure-proxy path for the children
+  std::uint32_t launch_timeout_ms = 30000;
 };
+
+/// Every rank of `m` and of its subtree (decoding the children).
+std::vector<int> subtree_ranks(const JobMessage &m);
 
 std::string encode_job(const JobMessage &m);
 /// Decodes a job frame's payload; false on malformed input.

@@ -117,7 +117,7 @@ void Job::on_started(int rank, pid_t pid) {
   if (spawner_->is_local(rank)) janitor_.add_group(pid); // remote pids belong to their proxy
 }
 
-void Job::on_host_failed(std::string_view why) {
+void Job::on_host_failed(std::string_view why, const std::vector<int> &) {
   write_all(2, "camurerun: " + std::string(why) + "\n");
   if (policy_.on_host_failed()) {
     if (stdin_) stdin_->stop();

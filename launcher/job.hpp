@@ -40,7 +40,7 @@ public:
   void on_output_closed(int rank, int stream) override;
   void on_control(int rank, std::string_view line) override;
   void on_exit(int rank, pid_t pid, int wait_status) override;
-  void on_host_failed(std::string_view why) override;
+  void on_host_failed(std::string_view why, const std::vector<int> &ranks) override;
 
   /// The job-wide key/value store served on the control channel (put/get).
   KvStore &kv() { return kv_; }

@@ -108,6 +108,25 @@ bool split_words(const std::string &text, std::vector<std::string> &out) {
   return true;
 }
 
+/// Arranges remote hosts in a launch tree: at most `fanout` direct children; each takes a
+/// contiguous share of the rest as its subtree (encoded into its job), recursively.
+std::vector<JobMessage> build_launch_tree(std::vector<JobMessage> jobs, unsigned fanout) {
+  if (jobs.size() <= fanout) return jobs;
+  std::vector<JobMessage> direct;
+  const std::size_t n = jobs.size();
+  std::size_t pos = 0;
+  for (unsigned g = 0; g < fanout && pos < n; ++g) {
+    const std::size_t size = n / fanout + (g < n % fanout ? 1 : 0);
+    JobMessage head = std::move(jobs[pos]);
+    std::vector<JobMessage> rest;
+    for (std::size_t i = pos + 1; i < pos + size; ++i) rest.push_back(std::move(jobs[i]));
+    for (JobMessage &child : build_launch_tree(std::move(rest), fanout)) head.subtree.push_back(encode_job(child));
+    direct.push_back(std::move(head));
+    pos += size;
+  }
+  return direct;
+}
+
 /// <dir of this executable>/camure-proxy.
 std::string default_proxy_path() {
   char buf[PATH_MAX];
@@ -314,14 +333,10 @@ int run(int argc, char **argv) {
       if (rank_fd_limit) ls->set_rank_fd_limit(*rank_fd_limit);
       spawner.add(std::move(ls), local);
     }
+    std::vector<JobMessage> remote_jobs;
     for (std::size_t h = 0; h < hosts.size(); ++h) {
       if (static_cast<int>(h) == local_host || map.ranks_of[h].empty()) continue;
-      RemoteLaunch rl;
-      rl.host = hosts[h].name;
-      rl.agent = agent;
-      rl.proxy = proxy_path;
-      rl.launch_timeout = std::chrono::milliseconds(static_cast<long long>(o.launch_timeout_s * 1000));
-      JobMessage &m = rl.job;
+      JobMessage m;
       m.job_id = job_id;
       m.host = hosts[h].name;
       m.node_id = map.node_id[h];
@@ -340,15 +355,26 @@ int run(int argc, char **argv) {
       m.oversubscribe = o.oversubscribe;
       m.use_hwthreads = o.use_hwthreads;
       m.grace_ms = static_cast<std::uint32_t>(o.grace_s * 1000);
-      JobSpec part = spec;
-      for (std::size_t i = 0; i < map.ranks_of[h].size(); ++i) {
+      m.agent = agent;
+      m.proxy = proxy_path;
+      m.launch_timeout_ms = static_cast<std::uint32_t>(o.launch_timeout_s * 1000);
+      for (std::size_t i = 0; i < map.ranks_of[h].size(); ++i)
         m.ranks.push_back(ProxyRank{map.ranks_of[h][i], static_cast<int>(i)});
-        RankSpec rs;
-        rs.rank = map.ranks_of[h][i];
-        rs.local_rank = static_cast<int>(i);
-        part.ranks.push_back(std::move(rs));
-      }
-      part.host = hosts[h].name;
+      remote_jobs.push_back(std::move(m));
+    }
+    // Up to --launch-fanout hosts are started directly; beyond that each direct host's proxy
+    // starts its share of the others (recursively, same fan-out).
+    for (JobMessage &m : build_launch_tree(std::move(remote_jobs), o.launch_fanout)) {
+      JobSpec part = spec;
+      part.host = m.host;
+      part.ranks.clear();
+      for (int r : subtree_ranks(m)) part.ranks.push_back(RankSpec{r, 0, {}, {}});
+      RemoteLaunch rl;
+      rl.host = m.host;
+      rl.agent = agent;
+      rl.proxy = proxy_path;
+      rl.launch_timeout = std::chrono::milliseconds(m.launch_timeout_ms);
+      rl.job = std::move(m);
       spawner.add(std::make_unique<RemoteSpawner>(loop, job, std::move(rl)), std::move(part));
     }
     code = job.run(spawner, spec);

@@ -14,7 +14,7 @@ namespace camure::launcher {
 namespace {
 
 struct ExtraText {
-  std::string npernode, launch_timeout, mcast_ttl;
+  std::string npernode, launch_timeout, mcast_ttl, fanout;
 };
 
 po::options_description make_description(Options &o, std::string &np_text, std::string &timeout_text,
@@ -59,6 +59,8 @@ po::options_description make_description(Options &o, std::string &np_text, std::
        "camure-proxy's path on the remote hosts (default: next to camurerun)")
     ("launch-timeout", po::value(&x.launch_timeout)->value_name("SECONDS"),
        "a host whose proxy has not started its ranks by then fails the job (default 30)")
+    ("launch-fanout", po::value(&x.fanout)->value_name("N"),
+       "with more remote hosts than N, proxies start the others in a tree of fan-out N (default 32)")
     ("iface", po::value(&o.iface)->value_name("IP|NAME"), "address or interface for traffic between hosts")
     ("mcast-addr", po::value(&o.mcast_addr)->value_name("GROUP:PORT"),
        "multicast group and port of the job (default: chosen per job in 239.77.0.0/16)")
@@ -169,6 +171,8 @@ ParseResult parse_command_line(int argc, const char *const *argv) {
   if (vm.count("np") && !parse_positive(np_text, o.np)) return fail("-n: '" + np_text + "' is not a positive number of ranks");
   if (vm.count("launch-timeout") && !parse_seconds(x.launch_timeout, o.launch_timeout_s))
     return fail("--launch-timeout: '" + x.launch_timeout + "' is not a positive number of seconds");
+  if (vm.count("launch-fanout") && (!parse_positive(x.fanout, o.launch_fanout) || o.launch_fanout > 4096))
+    return fail("--launch-fanout: '" + x.fanout + "' is not a number from 1 to 4096");
   if (vm.count("mcast-ttl")) {
     if (x.mcast_ttl == "0") o.mcast_ttl = 0;
     else if (!parse_positive(x.mcast_ttl, o.mcast_ttl) || o.mcast_ttl > 255)

@@ -33,6 +33,7 @@ struct Options {
   std::string ssh_opts;                ///< --ssh-opts, else $CAMURE_SSH_OPTS
   std::string proxy;                   ///< --proxy PATH ("" = <dir of camurerun>/camure-proxy)
   double launch_timeout_s = 30;        ///< --launch-timeout SECONDS
+  unsigned launch_fanout = 32;         ///< --launch-fanout N: hosts camurerun (a proxy) starts itself
   std::string iface;                   ///< --iface IP|NAME
   std::string mcast_addr;              ///< --mcast-addr group:port ("" = chosen per job)
   unsigned mcast_ttl = 1;              ///< --mcast-ttl

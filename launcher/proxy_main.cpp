@@ -9,6 +9,8 @@
 #include "launcher/janitor.hpp"
 #include "launcher/job_spec.hpp"
 #include "launcher/local_spawner.hpp"
+#include "launcher/multi_spawner.hpp"
+#include "launcher/remote_spawner.hpp"
 #include "launcher/output_forwarder.hpp"
 #include "launcher/shm_cleanup.hpp"
 #include "launcher/signals.hpp"
@@ -42,8 +44,9 @@ class Relay final : public RankEvents {
 public:
   explicit Relay(Janitor &janitor) : janitor_(janitor) {}
   bool broken = false;
+  Spawner *spawner = nullptr;
   void on_started(int rank, pid_t pid) override {
-    janitor_.add_group(pid);
+    if (spawner && spawner->is_local(rank)) janitor_.add_group(pid); // not a subtree host's pid
     put(FrameWriter(FrameType::started).u32(u(rank)).u32(u(pid)).finish());
   }
   void on_start_failed(int rank, std::string_view why) override {
@@ -57,6 +60,12 @@ public:
   }
   void on_control(int rank, std::string_view line) override {
     put(FrameWriter(FrameType::control).u32(u(rank)).str(line).finish());
+  }
+  void on_host_failed(std::string_view why, const std::vector<int> &ranks) override {
+    FrameWriter w(FrameType::host_failed);
+    w.str(why).u32(u(static_cast<int>(ranks.size())));
+    for (int r : ranks) w.u32(u(r));
+    put(w.finish());
   }
   void on_exit(int rank, pid_t pid, int st) override {
     put(FrameWriter(FrameType::exited).u32(u(rank)).u32(u(pid)).u32(static_cast<std::uint32_t>(st)).finish());
@@ -155,7 +164,25 @@ int run() {
     if (ec) die("host " + m.host + ": cannot install signal handlers: " + ec.message());
     EventLoop loop;
     Relay relay(janitor);
-    LocalSpawner spawner(loop, relay);
+    // This host's ranks, plus the hosts of our subtree (tree launch), each through its agent.
+    MultiSpawner spawner(m.size);
+    relay.spawner = &spawner;
+    spawner.add(std::make_unique<LocalSpawner>(loop, relay), spec);
+    for (const auto &child : m.subtree) {
+      FrameReader rd;
+      rd.feed(child);
+      auto f = rd.next();
+      RemoteLaunch rl;
+      if (!f || f->type != FrameType::job || !decode_job(f->payload, rl.job))
+        die("camure-proxy: malformed subtree description");
+      rl.host = rl.job.host;
+      rl.agent = m.agent;
+      rl.proxy = m.proxy;
+      rl.launch_timeout = std::chrono::milliseconds(m.launch_timeout_ms);
+      JobSpec part;
+      for (int r : subtree_ranks(rl.job)) part.ranks.push_back(RankSpec{r, 0, {}, {}});
+      spawner.add(std::make_unique<RemoteSpawner>(loop, relay, std::move(rl)), std::move(part));
+    }
     const auto grace = std::chrono::milliseconds(m.grace_ms);
     bool tearing_down = false;
     auto teardown = [&] {

@@ -58,7 +58,7 @@ RemoteSpawner::~RemoteSpawner() {
 }
 
 std::error_code RemoteSpawner::launch(const JobSpec &, std::string &why) {
-  for (const auto &r : l_.job.ranks) live_.insert(r.rank);
+  for (int r : subtree_ranks(l_.job)) live_.insert(r);
   int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
   if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) {
     const int e = errno;
@@ -112,9 +112,7 @@ std::error_code RemoteSpawner::launch(const JobSpec &, std::string &why) {
   send(encode_job(l_.job));
 
   // The stdin rank on this host: StdinForwarder writes into a pipe, we frame what it wrote.
-  stdin_rank_ = -1;
-  for (const auto &r : l_.job.ranks)
-    if (r.rank == l_.job.stdin_rank) stdin_rank_ = r.rank;
+  stdin_rank_ = live_.count(l_.job.stdin_rank) ? l_.job.stdin_rank : -1;
   if (stdin_rank_ >= 0) {
     int p[2];
     if (::pipe2(p, O_CLOEXEC | O_NONBLOCK) == 0) {
@@ -293,6 +291,18 @@ void RemoteSpawner::handle(const Frame &f) {
     if (p.ok()) fatal_ = why;
     break;
   }
+  case FrameType::host_failed: {
+    // A host below the proxy failed: its ranks are gone, the rest of the subtree goes on.
+    const std::string why = p.str();
+    const std::uint32_t n = p.u32();
+    std::vector<int> lost;
+    for (std::uint32_t i = 0; i < n && p.ok(); ++i) {
+      const int r = static_cast<int>(p.u32());
+      if (live_.erase(r)) lost.push_back(r);
+    }
+    if (p.ok()) events_.on_host_failed(why, lost);
+    break;
+  }
   case FrameType::ready: {
     ready_ = true;
     if (launch_timer_) {
@@ -369,8 +379,9 @@ void RemoteSpawner::fail(const std::string &why) {
     ::close(to_);
     to_ = -1;
   }
+  const std::vector<int> lost(live_.begin(), live_.end());
   live_.clear();
-  events_.on_host_failed(why);
+  events_.on_host_failed(why, lost);
 }
 
 } // namespace camure::launcher

@@ -5,6 +5,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 #include <sys/types.h>
 #include <system_error>
 
@@ -30,7 +31,10 @@ public:
   /// A whole host failed (unreachable, login refused, program missing, proxy or ssh channel
   /// lost): one line naming the host and the cause. Its ranks that had not ended are gone
   /// (no on_exit follows for them) and the spawner's running() no longer counts them.
-  virtual void on_host_failed(std::string_view why) { (void)why; }
+  virtual void on_host_failed(std::string_view why, const std::vector<int> &ranks) {
+    (void)why;
+    (void)ranks;
+  }
 };
 
 /// Starts and controls the ranks of one host. Implementations register their fds with the

@@ -29,10 +29,12 @@ public:
                    "echo $$ > \"" + dir_ + "/proxy.$host.pid\"\nexec sh -c \"exec $*\"\n");
     write("fail", "#!/bin/sh\necho \"ssh: connect to host $1 port 22: Connection refused\" >&2\nexit 255\n");
     write("hang", "#!/bin/sh\nexec sleep 600\n");
+    write("failC", "#!/bin/sh\nif [ \"$1\" = fakeC ]; then echo \"ssh: connect to host $1 port 22: Connection refused\" >&2; "
+                   "exit 255; fi\nexec \"" + dir_ + "/agent\" \"$@\"\n");
   }
   ~Agents() {
-    for (const char *f : {"agent", "fail", "hang", "hosts"}) ::unlink((dir_ + "/" + f).c_str());
-    for (const char *h : {"fakeA", "fakeB"}) ::unlink((dir_ + "/proxy." + h + ".pid").c_str());
+    for (const char *f : {"agent", "fail", "hang", "hosts", "failC"}) ::unlink((dir_ + "/" + f).c_str());
+    for (const char *h : {"fakeA", "fakeB", "fakeC"}) ::unlink((dir_ + "/proxy." + h + ".pid").c_str());
     ::rmdir(dir_.c_str());
   }
   std::string path(const std::string &name) const { return dir_ + "/" + name; }
@@ -243,4 +245,57 @@ TEST(LauncherHosts, BadHostInputIsExitTwo) {
     CamurerunProcess p({"-H", "localhost:2", "-n", "3", "--oversubscribe", PROBE_PATH, "exit", ""});
     EXPECT_EQ(p.finish(), 0) << p.err();
   }
+}
+
+TEST(LauncherHosts, TreeLaunchRelaysEverythingThroughProxies) {
+  camure::test::become_subreaper();
+  Agents a;
+  // Fan-out 1: camurerun -> fakeA -> fakeB -> fakeC, each proxy starting the next.
+  const std::vector<std::string> tree = {"--launch-fanout", "1", "-H", "localhost:1,fakeA:1,fakeB:1,fakeC:2"};
+  auto with = [&](std::vector<std::string> rest) {
+    std::vector<std::string> v = tree;
+    v.insert(v.end(), rest.begin(), rest.end());
+    return remote(a, "agent", v);
+  };
+  {
+    CamurerunProcess p(with({PROBE_PATH, "kv"}));
+    ASSERT_EQ(p.finish(), 0) << p.out() << p.err();
+    EXPECT_EQ(p.count_lines("kv "), 5u);
+    for (const auto &l : lines_of(p.out())) EXPECT_NE(l.find(" ok 64 "), std::string::npos) << l;
+  }
+  {
+    CamurerunProcess p(with({"--stdin", "4", PROBE_PATH, "stdin"}));
+    p.write_stdin("deep\n");
+    p.close_stdin();
+    ASSERT_EQ(p.finish(), 0) << p.err();
+    EXPECT_EQ(p.count_lines("stdin 4 5 "), 1u) << p.out();
+  }
+  {
+    CamurerunProcess p(with({PROBE_PATH, "raise", "4=9"}));
+    EXPECT_EQ(p.finish(), 137);
+    const std::string line = only_line(p.err());
+    EXPECT_NE(line.find("rank 4 "), std::string::npos) << line;
+    EXPECT_NE(line.find("on host fakeC"), std::string::npos) << line;
+  }
+  {
+    // A middle proxy dies: one line naming it, every rank below it goes too.
+    CamurerunProcess p(with({PROBE_PATH, "wait"}));
+    ASSERT_EQ(p.wait_ready(5).size(), 5u) << p.err();
+    ::kill(a.proxy_pid("fakeA"), SIGKILL);
+    EXPECT_EQ(p.finish(20s), 1);
+    const std::string line = only_line(p.err());
+    EXPECT_NE(line.find("host fakeA"), std::string::npos) << line;
+  }
+  EXPECT_TRUE(camure::test::no_descendants_left(20s));
+}
+
+TEST(LauncherHosts, TreeLaunchReportsAFailedDeepHost) {
+  camure::test::become_subreaper();
+  Agents a;
+  CamurerunProcess p(remote(a, "failC", {"--launch-fanout", "1", "-H", "localhost:1,fakeA:1,fakeB:1,fakeC:1", PROBE_PATH, "wait"}));
+  EXPECT_EQ(p.finish(20s), 1);
+  const std::string line = only_line(p.err());
+  EXPECT_NE(line.find("host fakeC"), std::string::npos) << line;
+  EXPECT_NE(line.find("Connection refused"), std::string::npos) << line;
+  EXPECT_TRUE(camure::test::no_descendants_left(20s));
 }
