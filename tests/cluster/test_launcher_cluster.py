@@ -197,6 +197,26 @@ class LauncherCluster(clustertest.ClusterTestCase):
             self.assertIn(expect, r.err[0])
             self.assert_nothing_left()
 
+    def test_tree_launch(self):
+        # Fan-out 1: h1 starts h2's proxy, which starts h3's, which starts h4's, over ssh.
+        c = self.cluster
+        r = self.launch(["--launch-fanout", "1", "-H", "h1:2,h2:2,h3:2,h4:2", self.probe, "kv"])
+        self.assertEqual(r.finish(), 0, r.err + r.out)
+        self.assertEqual(len(r.out), 8, r.out)
+        for line in r.out:
+            m = re.match(r"^kv (\d+) ok 64 (\d+) (\S+)$", line)
+            self.assertIsNotNone(m, line)
+            self.assertEqual(m.group(3), c.addr(c.hosts[int(m.group(1)) // 2]))
+        r = self.launch(["--launch-fanout", "1", "-H", "h1:2,h2:2,h3:2,h4:2", self.probe, "wait"])
+        ready = r.wait_lines(r"^ready ", 8)
+        self.assertEqual(len(ready), 8, r.err)
+        pid = int([l for l in ready if l.startswith("ready 7 ")][0].split()[2])
+        os.kill(pid, signal.SIGKILL)
+        self.assertEqual(r.finish(), 137)
+        self.assertEqual(len(r.err), 1, r.err)
+        self.assertIn("rank 7 (pid %d) on host h4" % pid, r.err[0])
+        self.assert_nothing_left()
+
     def test_killed_camurerun_leaves_nothing(self):
         r = self.launch(["-H", "h1:2,h2:2,h3:2,h4:2", self.probe, "wait"])
         self.assertEqual(len(r.wait_lines(r"^ready ", 8)), 8, r.err)
