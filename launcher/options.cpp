@@ -235,6 +235,7 @@ std::string usage_text() {
       << make_description(o, a, b, c, d, x)
       << "\nExit status: 0 if every rank exits 0; else the lowest failing rank's code (128+signal);\n"
          "the code given to camure_abort; 124 on --timeout; 128+signal when camurerun is interrupted;\n"
+         "1 when a host fails (unreachable, login refused, program missing, connection lost);\n"
          "2 for bad usage.\n";
   return out.str();
 }

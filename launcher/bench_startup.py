@@ -1,0 +1,54 @@
+#!/usr/bin/env python3
+"""Launcher start-up: `camurerun -n N /bin/true` against Open MPI's and MPICH's launchers, in
+the same run. `local`: this host. `cluster`: run inside h1 of a namespace cluster (netcluster.py
+`with --in h1`), N ranks over the 4 hosts, every launcher through the harness's ssh config.
+One RESULT line per launcher: median and min of RUNS runs (ms)."""
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+
+def measure(name, cmd, n, runs, where):
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        rc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True).returncode
+        times.append((time.perf_counter() - t) * 1e3)
+        if rc != 0:
+            print(f"RESULT bench=startup where={where} launcher={name} ranks={n} error=exit{rc}", flush=True)
+            return
+    print(f"RESULT bench=startup where={where} launcher={name} ranks={n} median_ms={statistics.median(times):.1f} "
+          f"min_ms={min(times):.1f} runs={runs}", flush=True)
+
+
+def main():
+    mode, camurerun, n, runs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    cases = []
+    if mode == "local":
+        cases.append(("camurerun", [camurerun, "-n", n, "/bin/true"]))
+        if shutil.which("mpiexec.openmpi"):
+            cases.append(("openmpi", ["mpiexec.openmpi", "--allow-run-as-root", "--oversubscribe", "-n", n, "/bin/true"]))
+        if shutil.which("mpiexec.hydra"):
+            cases.append(("mpich", ["mpiexec.hydra", "-n", n, "/bin/true"]))
+    else:
+        hosts = os.environ["CAMURE_CLUSTER_HOSTS"].split()
+        per = max(1, int(n) // len(hosts))
+        hl = ",".join(f"{h}:{per}" for h in hosts)
+        cfg = os.environ["CAMURE_CLUSTER_SSH_CONFIG"]
+        cases.append(("camurerun", [camurerun, "--ssh-opts", "-F " + cfg, "-H", hl, "-n", n, "/bin/true"]))
+        if shutil.which("mpiexec.openmpi"):
+            cases.append(("openmpi", ["mpiexec.openmpi", "--allow-run-as-root", "--mca", "plm_rsh_agent", "ssh -F " + cfg,
+                                      "--mca", "oob_tcp_if_include", "eth0", "-H", hl, "-n", n, "/bin/true"]))
+        if shutil.which("mpiexec.hydra"):
+            cases.append(("mpich", ["mpiexec.hydra", "-launcher", "ssh", "-launcher-exec",
+                                    os.environ["CAMURE_CLUSTER_SSH_WRAPPER"], "-iface", "eth0", "-hosts", hl,
+                                    "-n", n, "/bin/true"]))
+    for name, cmd in cases:
+        measure(name, cmd, n, runs, mode)
+
+
+if __name__ == "__main__":
+    main()
