@@ -48,10 +48,19 @@ RemoteSpawner::~RemoteSpawner() {
     }
   }
   if (pid_ > 0 && !exited_) {
-    ::kill(-pid_, SIGKILL);
-    ::kill(pid_, SIGKILL);
+    // After a normal end the proxy is finishing its clean-up and the agent exits by itself
+    // (its stdin is closed now); give it a bounded moment, then kill it.
     int st = 0;
-    ::waitpid(pid_, &st, 0);
+    const auto deadline = EventLoop::Clock::now() + std::chrono::seconds(failed_ ? 0 : 3);
+    while (::waitpid(pid_, &st, WNOHANG) == 0) {
+      if (EventLoop::Clock::now() >= deadline) {
+        ::kill(-pid_, SIGKILL);
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, &st, 0);
+        break;
+      }
+      ::poll(nullptr, 0, 2); // bounded wait for a child's exit (no fd to wait on)
+    }
   }
   for (auto id : {launch_timer_, kill_timer_})
     if (id) loop_.cancel_timer(*id);
