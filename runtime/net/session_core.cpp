@@ -108,6 +108,7 @@ void SessionCore::on_datagram(const PeerAddr &from, const Buffer &dg, Nanos now)
       state_ = NodeState::joined;
       coord_last_rx_ = now;
       last_heartbeat_ = now;
+      if (last_tick_ == 0) last_tick_ = now; // a first tick that comes late still sees the gap
     } else {
       drops_.add(DropReason::wrong_session);
     }

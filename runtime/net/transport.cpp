@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -233,15 +234,29 @@ void Transport::unpark() {
   if (mcast_open_) watch(mcast_.native_handle(), true);
 }
 
-void Transport::poll_wait(std::chrono::nanoseconds timeout) {
+void Transport::poll_wait(std::chrono::nanoseconds timeout, std::chrono::nanoseconds spin) {
   std::array<pollfd, 3> p{};
   nfds_t n = 0;
   p[n++] = {wake_fd_, POLLIN, 0};
   p[n++] = {ucast_.native_handle(), POLLIN, 0};
   if (mcast_open_) p[n++] = {mcast_.native_handle(), POLLIN, 0};
-  const auto ns = std::max<std::int64_t>(0, timeout.count());
-  timespec ts{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
-  if (::ppoll(p.data(), n, &ts, nullptr) > 0 && (p[0].revents & POLLIN)) {
+  const auto start = std::chrono::steady_clock::now();
+  spin = std::min(spin, timeout);
+  int r = 0;
+  for (;;) { // spin: look without blocking, give the CPU away in between
+    timespec zero{0, 0};
+    r = ::ppoll(p.data(), n, &zero, nullptr);
+    if (r != 0) break;
+    const auto waited = std::chrono::steady_clock::now() - start;
+    if (waited >= spin) {
+      const auto ns = std::max<std::int64_t>(0, (timeout - waited).count());
+      timespec ts{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+      r = ::ppoll(p.data(), n, &ts, nullptr);
+      break;
+    }
+    sched_yield();
+  }
+  if (r > 0 && (p[0].revents & POLLIN)) {
     std::uint64_t v = 0;
     if (::read(wake_fd_, &v, sizeof v) < 0) { /* already drained by another reader */ }
   }

@@ -61,8 +61,9 @@ public:
   void park();
   void unpark();
   bool parked() const noexcept { return parked_; }
-  /// Blocks until a socket is readable, wake() is called or `timeout` passes. Any thread.
-  void poll_wait(std::chrono::nanoseconds timeout);
+  /// Waits until a socket is readable, wake() is called or `timeout` passes: first checks
+  /// without blocking, yielding the CPU in between, for up to `spin`; then blocks. Any thread.
+  void poll_wait(std::chrono::nanoseconds timeout, std::chrono::nanoseconds spin);
   /// Makes a poll_wait() in progress (or the next one) return. Any thread.
   void wake();
 

@@ -1,4 +1,5 @@
 // Multiprocess session tests on loopback: a coordinator and members as separate processes.
+#include <cstdio>
 #include <gtest/gtest.h>
 
 #include <csignal>
@@ -394,7 +395,12 @@ TEST(SessionLoopback, StoppedMemberIsEvictedAndLearnsIt) {
       bar.wait(seconds(20), ec);
       if (ec == errc::evicted) return 0; // the stopped one, once it runs again
       if (ec == errc::closed) return 0;  // the survivor, when the coordinator ends the session
-      if (ec) return 21;
+      if (ec) {
+        const auto st = m.stats();
+        std::fprintf(stderr, "member: barrier wait failed: %s (arrive retransmits %llu dropped %llu)\n", ec.message().c_str(),
+                     static_cast<unsigned long long>(st.barrier_retransmits), static_cast<unsigned long long>(st.dropped_total));
+        return 21;
+      }
     }
   };
   auto a = member(static_cast<std::uint16_t>(*port), body);
