@@ -211,16 +211,19 @@ void RemoteSpawner::signal_all(int sig) {
 
 void RemoteSpawner::on_stderr() {
   char buf[4096];
-  const ssize_t n = ::read(err_, buf, sizeof buf);
-  if (n > 0) {
-    err_tail_.append(buf, static_cast<std::size_t>(n));
-    if (err_tail_.size() > 4096) err_tail_.erase(0, err_tail_.size() - 4096);
-    return;
+  for (int round = 0; err_ >= 0 && round < 64; ++round) {
+    const ssize_t n = ::read(err_, buf, sizeof buf);
+    if (n > 0) {
+      err_tail_.append(buf, static_cast<std::size_t>(n));
+      if (err_tail_.size() > 4096) err_tail_.erase(0, err_tail_.size() - 4096);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return;
+    loop_.unwatch(err_);
+    ::close(err_);
+    err_ = -1;
   }
-  if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
-  loop_.unwatch(err_);
-  ::close(err_);
-  err_ = -1;
 }
 
 void RemoteSpawner::on_stdout() {
@@ -330,9 +333,9 @@ void RemoteSpawner::reap() {
   if (::waitpid(pid_, &st, WNOHANG) != pid_) return;
   exited_ = true;
   agent_status_ = st;
-  // Read what is left of its output before judging.
-  if (from_ >= 0) on_stdout();
+  // Read what is left of its output before judging (stderr first: it says why).
   if (err_ >= 0) on_stderr();
+  if (from_ >= 0) on_stdout();
   channel_ended();
 }
 
@@ -355,6 +358,7 @@ void RemoteSpawner::channel_ended() {
     }
     return;
   }
+  if (err_ >= 0) on_stderr();
   std::string why;
   const std::string tail = last_line(err_tail_);
   if (!fatal_.empty()) {

@@ -49,10 +49,11 @@ TEST(LauncherFrame, OversizedOrEmptyFrameIsAnError) {
 }
 
 TEST(LauncherFrame, TruncatedPayloadFailsParse) {
-  FrameParser p(std::string("\x05\x00\x00\x00" "ab", 6));
+  const std::string short_str("\x05\x00\x00\x00" "ab", 6), huge_count("\xff\xff\xff\xff", 4);
+  FrameParser p(short_str);
   p.str();
   EXPECT_FALSE(p.ok());
-  FrameParser q(std::string("\xff\xff\xff\xff", 4));
+  FrameParser q(huge_count);
   q.strs();
   EXPECT_FALSE(q.ok());
 }
