@@ -42,6 +42,7 @@ void ReceiverStream::accept(std::uint64_t seq, const Buffer &datagram, std::span
     return;
   }
   bool new_gap = false;
+  const std::uint64_t gap_from = highest_;
   if (seq_le(highest_, seq)) {
     new_gap = seq != highest_; // sequences between the old highest and this one are missing
     highest_ = seq + 1;
@@ -63,7 +64,7 @@ void ReceiverStream::accept(std::uint64_t seq, const Buffer &datagram, std::span
     held_.emplace(seq, Held{datagram, payload});
     held_bytes_ += payload.size();
   }
-  if (new_gap) send_naks(now);
+  if (new_gap) send_naks(now, gap_from);
   // ACK by bytes that became in order: a repair that closes a gap releases everything held
   // behind it, and the sender's window opens at once instead of at the next ACK interval.
   if (bytes_since_ack_ >= cfg_.window / 4) send_ack(now);
@@ -161,10 +162,16 @@ void ReceiverStream::on_status(std::uint64_t next_seq, std::span<const std::uint
   send_ack(now);
 }
 
-void ReceiverStream::send_naks(Nanos now) {
+void ReceiverStream::send_naks(Nanos now) { send_naks(now, expected_); }
+
+void ReceiverStream::send_naks(Nanos now, std::uint64_t from) {
   if (sender_addr_.empty()) return;
+  // A new gap is NAKed at once, but only the new gap: holes already asked for are repeated
+  // by tick() every nak_interval, not with every later gap (which, while repairs are in
+  // flight, made the sender repeat each repair once per later loss).
+  const bool full = !seq_lt(expected_, from);
   std::vector<std::uint8_t> payload;
-  std::uint64_t cursor = expected_;
+  std::uint64_t cursor = full ? expected_ : from;
   auto add = [&](std::uint64_t first, std::uint64_t end) {
     while (first != end && payload.size() / 16 < kMaxNakRanges) {
       const std::uint64_t n = std::min<std::uint64_t>(seq_dist(first, end), 4096);
@@ -177,11 +184,12 @@ void ReceiverStream::send_naks(Nanos now) {
     }
   };
   for (const auto &kv : held_) {
+    if (seq_lt(kv.first, cursor)) continue;
     if (seq_lt(cursor, kv.first)) add(cursor, kv.first);
     cursor = kv.first + 1;
   }
   if (seq_lt(cursor, highest_)) add(cursor, highest_);
-  last_nak_ = now;
+  if (full) last_nak_ = now;
   if (payload.empty()) return;
   FrameHeader h;
   h.type = FrameType::nak;

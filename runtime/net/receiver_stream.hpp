@@ -61,7 +61,8 @@ private:
   void accept(std::uint64_t seq, const Buffer &datagram, std::span<const std::uint8_t> payload, Nanos now);
   void process(const Buffer &datagram, std::span<const std::uint8_t> payload);
   void drain(Nanos now);
-  void send_naks(Nanos now);
+  void send_naks(Nanos now);                     ///< every hole from expected_ on
+  void send_naks(Nanos now, std::uint64_t from); ///< the holes at or after `from` only
   void send_ack(Nanos now);
 
   ReceiverConfig cfg_;

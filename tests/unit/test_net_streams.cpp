@@ -222,6 +222,68 @@ TEST(NetReceiverStream, RepairThatClosesAGapIsAcknowledgedAtOnce) {
   EXPECT_EQ(after.back(), snd.s->next_seq());
 }
 
+TEST(NetReceiverStream, ANewGapIsNakedAtOnceWithoutRepeatingOlderHoles) {
+  SenderFixture snd(1 << 20, 200);
+  snd.s->set_members({0, 7}, 0);
+  Codec codec;
+  std::vector<Captured> out;
+  ReceiverConfig rc;
+  rc.sender = 0;
+  ReceiverStream r(rc, codec, FrameContext{1, 1, 7},
+                   [&](const PeerAddr *to, std::span<const std::uint8_t> d) {
+                     out.push_back({to == nullptr, to ? *to : PeerAddr{}, {d.begin(), d.end()}});
+                   },
+                   [](CoreMessage &&) {});
+  r.set_sender_addr(addr(1));
+  auto status = codec.decode(snd.out.back().bytes, nullptr);
+  ASSERT_TRUE(status);
+  r.on_status(status->h.seq, status->payload, 0);
+  snd.out.clear();
+  std::vector<std::uint8_t> msg(100, 3); // one message per packet
+  for (int i = 0; i < 6; ++i) snd.s->write(msg, true, true, 0), snd.s->flush(0);
+  std::vector<std::pair<std::uint64_t, std::shared_ptr<const std::vector<std::uint8_t>>>> pkts;
+  for (auto &c : snd.out)
+    if (auto f = codec.decode(c.bytes, nullptr); f && f->h.type == FrameType::data)
+      pkts.emplace_back(f->h.seq, std::make_shared<const std::vector<std::uint8_t>>(c.bytes));
+  ASSERT_EQ(pkts.size(), 6u);
+  auto feed = [&](std::size_t i, Nanos t) {
+    auto f = codec.decode(*pkts[i].second, nullptr);
+    r.on_data(f->h.seq, pkts[i].second, f->payload, t);
+  };
+  // The NAK ranges (first, count) of every NAK captured since the last clear.
+  auto naks = [&] {
+    std::vector<std::vector<std::pair<std::uint64_t, std::uint32_t>>> v;
+    for (const auto &c : out)
+      if (auto f = codec.decode(c.bytes, nullptr); f && f->h.type == FrameType::nak) {
+        v.emplace_back();
+        for (std::size_t k = 0; k + 16 <= f->payload.size(); k += 16)
+          v.back().emplace_back(get_u64(f->payload.data() + k), get_u32(f->payload.data() + k + 8));
+      }
+    out.clear();
+    return v;
+  };
+  const std::uint64_t s0 = pkts[0].first;
+  feed(0, 1);
+  feed(2, 2); // 1 missing: NAKed at once
+  auto n = naks();
+  ASSERT_EQ(n.size(), 1u);
+  EXPECT_EQ(n[0], (std::vector<std::pair<std::uint64_t, std::uint32_t>>{{s0 + 1, 1}}));
+  feed(4, 3); // 3 missing: NAKed at once, without asking for 1 again
+  n = naks();
+  ASSERT_EQ(n.size(), 1u);
+  EXPECT_EQ(n[0], (std::vector<std::pair<std::uint64_t, std::uint32_t>>{{s0 + 3, 1}}));
+  r.tick(2 + rc.nak_interval); // the periodic re-NAK names every hole
+  n = naks();
+  ASSERT_EQ(n.size(), 1u);
+  EXPECT_EQ(n[0], (std::vector<std::pair<std::uint64_t, std::uint32_t>>{{s0 + 1, 1}, {s0 + 3, 1}}));
+  feed(1, 4);
+  feed(3, 5);
+  feed(5, 6);
+  EXPECT_EQ(r.expected(), snd.s->next_seq());
+  r.tick(6 + 2 * rc.nak_interval);
+  EXPECT_TRUE(naks().empty()) << "nothing missing, nothing asked";
+}
+
 TEST(NetInterceptor, SameSeedSameFate) {
   auto run = [](std::uint64_t seed) {
     Interceptor ic({0.2, 0.1, 0.1, seed});
