@@ -16,6 +16,9 @@
 namespace camure::launcher {
 
 namespace {
+/// Bytes queued for the agent above which forwarded stdin waits (bounded memory).
+constexpr std::size_t kMaxPendingStdin = 1u << 20;
+
 bool set_nonblock(int fd) {
   const int fl = ::fcntl(fd, F_GETFL);
   return fl >= 0 && ::fcntl(fd, F_SETFL, fl | O_NONBLOCK) == 0;
@@ -167,9 +170,14 @@ void RemoteSpawner::flush() {
     return;
   }
   if (to_ >= 0 && loop_.watching(to_)) loop_.unwatch(to_);
+  if (stdin_rd_ >= 0 && out_.size() <= kMaxPendingStdin) loop_.set_events(stdin_rd_, POLLIN);
 }
 
 void RemoteSpawner::on_stdin_pipe() {
+  if (out_.size() > kMaxPendingStdin) {
+    loop_.set_events(stdin_rd_, 0); // the channel is behind: pause until flush() catches up
+    return;
+  }
   char buf[65536];
   const ssize_t n = ::read(stdin_rd_, buf, sizeof buf);
   if (n > 0) {
