@@ -209,12 +209,13 @@ bool Node::wait_step(std::unique_lock<std::mutex> &lk, Clock::time_point deadlin
   leader_polling_ = true;
   Transport *t = transport_.get();
   lk.unlock();
-  t->poll_wait(std::min<Clock::duration>(deadline - now_tp, std::chrono::milliseconds(50)), spin_left);
+  const unsigned readable =
+      t->poll_wait(std::min<Clock::duration>(deadline - now_tp, std::chrono::milliseconds(50)), spin_left);
   lk.lock();
   leader_polling_ = false;
   if (closed_) cv_.notify_all(); // shutdown() waits for us to leave poll before closing
-  if (!closed_ && transport_) {
-    receive_locked();
+  if (!closed_ && transport_ && readable) {
+    receive_locked(readable); // only the sockets poll found readable
     flush_locked();
     if (waiters_ > 0) cv_.notify_all();
   }
@@ -261,12 +262,14 @@ void Node::flush_when_idle(std::uint64_t seen, int rounds) {
   notify_locked();
 }
 
-void Node::receive_locked() {
+void Node::receive_locked(unsigned which) {
   const net::Nanos t = now();
-  transport_->drain([&](const net::PeerAddr &from, std::span<const std::uint8_t> d) {
-    auto buf = std::make_shared<const std::vector<std::uint8_t>>(d.begin(), d.end());
-    core_->on_datagram(from, buf, t);
-  });
+  transport_->drain(
+      [&](const net::PeerAddr &from, std::span<const std::uint8_t> d) {
+        auto buf = std::make_shared<const std::vector<std::uint8_t>>(d.begin(), d.end());
+        core_->on_datagram(from, buf, t);
+      },
+      512, which);
 }
 
 void Node::on_datagrams_ready() {

@@ -79,7 +79,7 @@ private:
   std::error_code state_error_locked() const;
   void notify_locked();
   void flush_locked(); ///< sends datagrams the transport batched (mu_ held)
-  void receive_locked(); ///< drains both sockets into the core (mu_ held)
+  void receive_locked(unsigned which = 3); ///< drains the sockets (Transport::k*) into the core (mu_ held)
   bool wait_step(std::unique_lock<std::mutex> &lk, Clock::time_point deadline, unsigned &spins, bool &leader);
   void resign_leader_locked(); ///< hands the sockets back to the progress thread (mu_ held)
 

@@ -234,7 +234,7 @@ void Transport::unpark() {
   if (mcast_open_) watch(mcast_.native_handle(), true);
 }
 
-void Transport::poll_wait(std::chrono::nanoseconds timeout, std::chrono::nanoseconds spin) {
+unsigned Transport::poll_wait(std::chrono::nanoseconds timeout, std::chrono::nanoseconds spin) {
   std::array<pollfd, 3> p{};
   nfds_t n = 0;
   p[n++] = {wake_fd_, POLLIN, 0};
@@ -256,10 +256,15 @@ void Transport::poll_wait(std::chrono::nanoseconds timeout, std::chrono::nanosec
     }
     sched_yield();
   }
-  if (r > 0 && (p[0].revents & POLLIN)) {
+  if (r <= 0) return 0;
+  if (p[0].revents & POLLIN) {
     std::uint64_t v = 0;
     if (::read(wake_fd_, &v, sizeof v) < 0) { /* already drained by another reader */ }
   }
+  constexpr short ready = POLLIN | POLLERR | POLLHUP | POLLNVAL;
+  unsigned which = (p[1].revents & ready) ? kUnicast : 0u;
+  if (n > 2 && (p[2].revents & ready)) which |= kMulticast;
+  return which;
 }
 
 void Transport::wake() {

@@ -51,7 +51,8 @@ public:
   void flush();
 
   /// Reads every datagram waiting on either socket (non-blocking), calling on_datagram for each.
-  template <class F> void drain(F &&on_datagram, std::size_t max = 512);
+  template <class F> void drain(F &&on_datagram, std::size_t max = 512, unsigned which = kBoth);
+  static constexpr unsigned kUnicast = 1, kMulticast = 2, kBoth = 3;
   /// Receives up to kBatch datagrams from fd with one recvmmsg; returns how many (0 if none).
   int recv_batch(int fd);
   static constexpr int kBatch = 16;
@@ -63,7 +64,8 @@ public:
   bool parked() const noexcept { return parked_; }
   /// Waits until a socket is readable, wake() is called or `timeout` passes: first checks
   /// without blocking, yielding the CPU in between, for up to `spin`; then blocks. Any thread.
-  void poll_wait(std::chrono::nanoseconds timeout, std::chrono::nanoseconds spin);
+  /// Returns the sockets found readable (kUnicast | kMulticast; 0 on timeout or wake()).
+  unsigned poll_wait(std::chrono::nanoseconds timeout, std::chrono::nanoseconds spin);
   /// Makes a poll_wait() in progress (or the next one) return. Any thread.
   void wake();
 
@@ -107,8 +109,8 @@ private:
   std::atomic<bool> mcast_open_{false}; // set by join_group (under the Node's mutex)
 };
 
-template <class F> void Transport::drain(F &&on_datagram, std::size_t max) {
-  bool more_m = true, more_u = true;
+template <class F> void Transport::drain(F &&on_datagram, std::size_t max, unsigned which) {
+  bool more_m = (which & kMulticast) != 0, more_u = (which & kUnicast) != 0;
   for (std::size_t n = 0; n < max;) {
     bool more = false; // a full batch: that socket may hold more
     for (auto *s : {&mcast_, &ucast_}) {
