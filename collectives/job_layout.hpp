@@ -49,9 +49,11 @@ struct alignas(64) RankSlot {
   std::atomic<std::uint64_t> start_time;    ///< /proc start time of pid (pid-reuse check)
   std::atomic<std::uint64_t> bcast_consumed; ///< bcast stream bytes this rank has consumed
   std::atomic<std::uint64_t> bcast_rearmed;  ///< last bcast epoch + 1 for which this rank's reader is current
-  std::uint64_t reserved[4];
+  std::atomic<std::int64_t> rank;           ///< the rank's job-wide rank (set before the init barrier)
+  std::uint64_t reserved[3];
 };
 static_assert(sizeof(RankSlot) == 64);
+static_assert(offsetof(RankSlot, rank) == 32);
 
 /// The cpus a rank may run on (its affinity; camurerun pins ranks), bit i = cpu i. The union
 /// over the host's ranks is what the job has to run on: a rank pinned to one core must not

@@ -10,6 +10,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 #include <system_error>
 
 namespace camure::collectives {
@@ -43,8 +44,15 @@ private:
   JobSegment::clock::time_point collective_deadline() const noexcept;
 
   bootstrap::JobInfo job_;
+  std::error_code wire_up_ranks(JobSegment::clock::time_point deadline, std::string &detail);
+  int local_of(int rank) const noexcept;
+
   JobSegment seg_;
   LocalTransport transport_;
+  std::unique_ptr<InterNodeTransport> net_; ///< node leader of a multi-host job only
+  std::vector<int> local_ranks_;            ///< job-wide rank of each local rank
+  std::vector<int> rank_node_;              ///< leader of a multi-host job: host of every rank
+  std::uint64_t net_seq_ = 0;               ///< non-empty bcasts so far (multi-host)
   std::unique_ptr<ShmBarrier> barrier_;
   std::unique_ptr<ShmBcast> bcast_;
   std::unique_ptr<TopicHub> topics_;

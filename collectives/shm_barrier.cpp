@@ -12,18 +12,34 @@ std::error_code ShmBarrier::wait(JobSegment::clock::time_point deadline, std::st
   // Read the generation before arriving: the last arriver bumps it only after our arrival.
   const std::uint32_t gen = b.generation.load(std::memory_order_acquire);
   const std::uint32_t n = b.arrived.fetch_add(1, std::memory_order_acq_rel) + 1;
+  const auto local = static_cast<std::uint32_t>(seg_.local_size());
+  if (multi_node_) {
+    if (seg_.local_rank() != 0) {
+      if (n == local) shm::notify(b.release); // the leader waits for the last arriver
+      return seg_.await(
+          b.release, [&] { return b.generation.load(std::memory_order_acquire) != gen; }, deadline, "barrier",
+          detail);
+    }
+    if (n != local) {
+      if (std::error_code ec = seg_.await(
+              b.release, [&] { return b.arrived.load(std::memory_order_acquire) == local; }, deadline, "barrier",
+              detail))
+        return ec;
+    }
+    b.arrived.store(0, std::memory_order_relaxed);
+    std::string tdetail;
+    if (std::error_code ec = transport_.barrier(deadline, tdetail)) {
+      seg_.mark_broken(ec, -1);
+      detail = "barrier: " + tdetail;
+      return ec;
+    }
+    b.generation.store(gen + 1, std::memory_order_release);
+    shm::notify(b.release);
+    return {};
+  }
   if (n == static_cast<std::uint32_t>(seg_.local_size())) {
     // Reset before release: the next round's arrivals happen after they see the new generation.
     b.arrived.store(0, std::memory_order_relaxed);
-    if (transport_.num_nodes() > 1) {
-      std::error_code ec;
-      transport_.barrier(ec);
-      if (ec) {
-        seg_.mark_broken(ec, -1);
-        detail = "barrier: inter-node step failed: " + ec.message();
-        return ec;
-      }
-    }
     b.generation.store(gen + 1, std::memory_order_release);
     shm::notify(b.release);
     return {};

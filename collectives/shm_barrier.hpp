@@ -15,7 +15,10 @@ namespace camure::collectives {
 /// core (shm::wait_until decides), else they sleep at once.
 class ShmBarrier {
 public:
-  ShmBarrier(JobSegment &seg, InterNodeTransport &transport) noexcept : seg_(seg), transport_(transport) {}
+  /// multi_node: the job spans hosts; then local rank 0 (the node leader) waits for its host,
+  /// runs transport.barrier (transport is used on the leader only) and releases the host.
+  ShmBarrier(JobSegment &seg, InterNodeTransport &transport, bool multi_node = false) noexcept
+      : seg_(seg), transport_(transport), multi_node_(multi_node) {}
 
   /// Returns when every rank arrived. Errors: peer_lost (a local rank died while others
   /// waited), timeout (deadline), or the inter-node error. Any error breaks the job's
@@ -25,6 +28,7 @@ public:
 private:
   JobSegment &seg_;
   InterNodeTransport &transport_;
+  bool multi_node_;
 };
 
 } // namespace camure::collectives

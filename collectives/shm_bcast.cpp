@@ -60,8 +60,9 @@ void ShmBcast::unlink_name() noexcept {
 }
 
 std::error_code ShmBcast::run(std::span<std::byte> buf, int root_local, int root_rank, clock::time_point deadline,
-                              std::string &detail) noexcept {
-  if (buf.empty() || seg_.local_size() == 1) return {};
+                              std::string &detail, const BcastRelay *relay) noexcept {
+  if (buf.empty()) return {};
+  if (seg_.local_size() == 1) return relay != nullptr ? relay_only(buf, detail, *relay) : std::error_code{};
   if (std::error_code b = seg_.broken()) {
     detail = "bcast: " + b.message() + " (an earlier collective failed)";
     return b;
@@ -78,10 +79,10 @@ std::error_code ShmBcast::run(std::span<std::byte> buf, int root_local, int root
           seg_.bcast().consumed,
           [&] { return prev.bcast_rearmed.load(std::memory_order_acquire) >= epoch_; }, deadline, "bcast", detail);
     }
-    if (!ec) ec = write_all(buf, root_rank, deadline, detail);
+    if (!ec) ec = write_all(buf, root_rank, deadline, detail, relay);
   } else {
     if (prev_root_ == me) ec = rearm(detail);
-    if (!ec) ec = read_all(buf, root_rank, deadline, detail);
+    if (!ec) ec = read_all(buf, root_rank, deadline, detail, relay);
   }
   prev_root_ = root_local;
   if (ec && !seg_.broken()) seg_.mark_broken(ec, -1); // the stream is out of step: stop everyone
@@ -118,8 +119,23 @@ std::error_code ShmBcast::wait_for_readers(std::uint64_t end, clock::time_point 
   return seg_.await(seg_.bcast().consumed, all_caught_up, deadline, "bcast", detail);
 }
 
-std::error_code ShmBcast::write_all(std::span<const std::byte> buf, int root_rank, clock::time_point deadline,
-                                    std::string &detail) noexcept {
+std::error_code ShmBcast::relay_only(std::span<std::byte> buf, std::string &detail, const BcastRelay &relay) noexcept {
+  // A host with one rank: no ring, just the leader's part, chunk by chunk.
+  const std::uint64_t total = buf.size();
+  for (std::uint64_t off = 0; off < total;) {
+    const std::uint64_t len = chunking_.length_at(off, total);
+    const auto chunk = buf.subspan(static_cast<std::size_t>(off), static_cast<std::size_t>(len));
+    std::error_code ec;
+    if (relay.source) ec = relay.source(off, chunk, detail);
+    if (!ec && relay.sink) ec = relay.sink(off, chunk, detail);
+    if (ec) return ec;
+    off += len;
+  }
+  return {};
+}
+
+std::error_code ShmBcast::write_all(std::span<std::byte> buf, int root_rank, clock::time_point deadline,
+                                    std::string &detail, const BcastRelay *relay) noexcept {
   std::error_code ec;
   if (!writer_.valid()) {
     writer_ = rmp::Writer::create(ring_, ec);
@@ -132,16 +148,19 @@ std::error_code ShmBcast::write_all(std::span<const std::byte> buf, int root_ran
   for (std::uint64_t off = 0; off < total;) {
     const std::uint64_t len = chunking_.length_at(off, total);
     const std::uint64_t end = stream_ + bcast_record_bytes(len);
+    const auto chunk = buf.subspan(static_cast<std::size_t>(off), static_cast<std::size_t>(len));
+    if (relay != nullptr && relay->source && (ec = relay->source(off, chunk, detail))) return ec;
     if ((ec = wait_for_readers(end, deadline, detail))) return ec;
     const BcastChunkHeader h{epoch_, total, off, static_cast<std::uint32_t>(root_rank), bcast_chunk_magic};
     const std::array<std::span<const std::byte>, 2> parts{
-        std::as_bytes(std::span(&h, 1)), buf.subspan(static_cast<std::size_t>(off), static_cast<std::size_t>(len))};
+        std::as_bytes(std::span(&h, 1)), std::span<const std::byte>(chunk)};
     writer_.write_gather(parts, ec);
     if (ec) {
       detail = "bcast: writing chunk at offset " + std::to_string(off) + " failed: " + ec.message();
       return ec;
     }
     stream_ = end;
+    if (relay != nullptr && relay->sink && (ec = relay->sink(off, chunk, detail))) return ec;
     off += len;
   }
   return {};
@@ -198,7 +217,7 @@ std::error_code ShmBcast::read_chunk(std::span<std::byte> dest, clock::time_poin
 }
 
 std::error_code ShmBcast::read_all(std::span<std::byte> buf, int root_rank, clock::time_point deadline,
-                                   std::string &detail) noexcept {
+                                   std::string &detail, const BcastRelay *relay) noexcept {
   const std::uint64_t total = buf.size();
   RankSlot &mine = seg_.slot(seg_.local_rank());
   std::byte *const base = buf.data();
@@ -242,9 +261,13 @@ std::error_code ShmBcast::read_all(std::span<std::byte> buf, int root_rank, cloc
       std::memcpy(base + off, bounce_.data() + header_bytes, static_cast<std::size_t>(len));
     if (ec) return ec;
     stream_ += bcast_record_bytes(len);
-    off += len;
     mine.bcast_consumed.store(stream_, std::memory_order_release);
     shm::notify(seg_.bcast().consumed);
+    if (relay != nullptr && relay->sink) {
+      if ((ec = relay->sink(off, std::span<const std::byte>(base + off, static_cast<std::size_t>(len)), detail)))
+        return ec;
+    }
+    off += len;
   }
   return {};
 }

@@ -7,6 +7,7 @@
 #include <camure/rmp.hpp>
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -19,6 +20,16 @@ namespace camure::collectives {
 struct BcastOptions {
   std::size_t ring_bytes = std::size_t{4} << 20; ///< power of two (CAMURE_BCAST_RING_BYTES)
   std::size_t chunk_bytes = 256 * 1024;          ///< largest pipelining unit, <= ring/8 (CAMURE_BCAST_CHUNK_BYTES)
+};
+
+/// The node leader's part of a bcast that spans hosts. At most one of the two is set.
+struct BcastRelay {
+  /// Non-root host's leader (the local root): fills chunk (= buf[offset, +len)) from the
+  /// other hosts before it goes into the ring.
+  std::function<std::error_code(std::uint64_t offset, std::span<std::byte> chunk, std::string &detail)> source;
+  /// Root host's leader: called with every chunk once this rank has it (written or read), to
+  /// forward it to the other hosts while the host's ranks go on with the next one.
+  std::function<std::error_code(std::uint64_t offset, std::span<const std::byte> chunk, std::string &detail)> sink;
 };
 
 /// Broadcast within the host over one RMP ring.
@@ -41,18 +52,20 @@ public:
   /// Broadcasts buf from local rank root_local (whose rank is root_rank). Every local rank
   /// calls it with the same size and root. Errors: invalid_argument (size differs from the
   /// root's), messages_lost/protocol_error (should not happen), peer_lost, timeout.
+  /// relay: the leader's inter-host part (nullptr on one host and on non-leaders).
   std::error_code run(std::span<std::byte> buf, int root_local, int root_rank, JobSegment::clock::time_point deadline,
-                      std::string &detail) noexcept;
+                      std::string &detail, const BcastRelay *relay = nullptr) noexcept;
 
   /// Removes the ring's name (mappings stay valid).
   void unlink_name() noexcept;
 
 private:
   ShmBcast(JobSegment &seg) : seg_(seg) {}
-  std::error_code write_all(std::span<const std::byte> buf, int root_rank, JobSegment::clock::time_point deadline,
-                            std::string &detail) noexcept;
+  std::error_code write_all(std::span<std::byte> buf, int root_rank, JobSegment::clock::time_point deadline,
+                            std::string &detail, const BcastRelay *relay) noexcept;
   std::error_code read_all(std::span<std::byte> buf, int root_rank, JobSegment::clock::time_point deadline,
-                           std::string &detail) noexcept;
+                           std::string &detail, const BcastRelay *relay) noexcept;
+  std::error_code relay_only(std::span<std::byte> buf, std::string &detail, const BcastRelay &relay) noexcept;
   std::error_code read_chunk(std::span<std::byte> dest, JobSegment::clock::time_point deadline, std::size_t &got,
                              std::string &detail) noexcept;
   std::error_code wait_for_readers(std::uint64_t end, JobSegment::clock::time_point deadline,

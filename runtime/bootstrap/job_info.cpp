@@ -111,6 +111,19 @@ JobInfo job_from_environment(const EnvLookup &env, std::error_code &ec, std::str
     if (!parse_int(fd, 0, 1 << 30, job.control_fd))
       return fail(std::string("CAMURE_CONTROL_FD='") + fd + "' is not a file descriptor");
   }
+  if (job.num_nodes > 1) {
+    const char *addr = env("CAMURE_NODE_ADDR");
+    if (addr == nullptr || *addr == '\0') return fail("CAMURE_NODE_ADDR is missing (the job spans several hosts)");
+    job.node_addr = addr;
+    const char *mc = env("CAMURE_MCAST");
+    if (mc == nullptr || *mc == '\0') return fail("CAMURE_MCAST is missing (the job spans several hosts)");
+    job.mcast = mc;
+    if (const char *ttl = env("CAMURE_MCAST_TTL"); ttl != nullptr && *ttl != '\0') {
+      if (!parse_int(ttl, 0, 255, job.mcast_ttl))
+        return fail(std::string("CAMURE_MCAST_TTL='") + ttl + "' is not in [0, 255]");
+    }
+    if (job.control_fd < 0) return fail("CAMURE_CONTROL_FD is missing (the job spans several hosts)");
+  }
   return job;
 }
 

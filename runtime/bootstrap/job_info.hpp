@@ -21,6 +21,10 @@ struct JobInfo {
   int control_fd = -1;   ///< pipe/socket to camurerun, -1 if none
   bool singleton = true; ///< started without camurerun
   double collective_timeout_s = 0; ///< CAMURE_COLLECTIVE_TIMEOUT, 0 = none (liveness only)
+  // Multi-host jobs (num_nodes > 1) only; see launcher/README.md (issue 5 contract).
+  std::string node_addr; ///< CAMURE_NODE_ADDR: this host's IP for inter-host traffic
+  std::string mcast;     ///< CAMURE_MCAST: "group:port" of the job
+  int mcast_ttl = 1;     ///< CAMURE_MCAST_TTL (0..255)
 
   /// Prefix for this host's shared-memory objects: "camure-<job_id>-n<node_id>".
   std::string segment_prefix() const;

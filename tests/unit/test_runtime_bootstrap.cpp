@@ -31,7 +31,10 @@ FakeEnv full_env() {
                   {"CAMURE_NODE_ID", "1"},
                   {"CAMURE_NUM_NODES", "2"},
                   {"CAMURE_JOB_ID", "abc123"},
-                  {"CAMURE_CONTROL_FD", "7"}}};
+                  {"CAMURE_CONTROL_FD", "7"},
+                  {"CAMURE_NODE_ADDR", "10.77.0.2"},
+                  {"CAMURE_MCAST", "239.77.1.2:30000"},
+                  {"CAMURE_MCAST_TTL", "1"}}};
 }
 
 } // namespace
@@ -48,6 +51,9 @@ TEST(RuntimeBootstrap, FullEnvironmentIsParsed) {
   EXPECT_EQ(job.local_rank, 1);
   EXPECT_EQ(job.local_size, 4);
   EXPECT_EQ(job.node_id, 1);
+  EXPECT_EQ(job.node_addr, "10.77.0.2");
+  EXPECT_EQ(job.mcast, "239.77.1.2:30000");
+  EXPECT_EQ(job.mcast_ttl, 1);
   EXPECT_EQ(job.num_nodes, 2);
   EXPECT_EQ(job.job_id, "abc123");
   EXPECT_EQ(job.control_fd, 7);
@@ -114,6 +120,10 @@ INSTANTIATE_TEST_SUITE_P(
                       BadCase{"CAMURE_LOCAL_RANK", "4", "CAMURE_LOCAL_RANK"},
                       BadCase{"CAMURE_NODE_ID", "2", "CAMURE_NODE_ID"},
                       BadCase{"CAMURE_NUM_NODES", "0", "CAMURE_NUM_NODES"},
+                      BadCase{"CAMURE_NODE_ADDR", "", "CAMURE_NODE_ADDR"},
+                      BadCase{"CAMURE_MCAST", "", "CAMURE_MCAST"},
+                      BadCase{"CAMURE_MCAST_TTL", "300", "CAMURE_MCAST_TTL"},
+                      BadCase{"CAMURE_CONTROL_FD", "", "CAMURE_CONTROL_FD"},
                       BadCase{"CAMURE_JOB_ID", nullptr, "CAMURE_JOB_ID"},
                       BadCase{"CAMURE_JOB_ID", "a/b", "CAMURE_JOB_ID"},
                       BadCase{"CAMURE_JOB_ID", "", "CAMURE_JOB_ID"},
