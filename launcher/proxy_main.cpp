@@ -23,6 +23,7 @@
 #include <functional>
 #include <map>
 #include <poll.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -308,6 +309,8 @@ int run() {
 
 int main() {
   ::signal(SIGPIPE, SIG_IGN);
+  // Our parent (sshd's session, or a parent proxy's agent) gone -> SIGTERM -> teardown.
+  ::prctl(PR_SET_PDEATHSIG, SIGTERM);
   // fds 0-2 must exist: frames go to 1; stray writes to 2 go to ssh's stderr.
   try {
     return run();
