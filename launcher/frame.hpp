@@ -34,6 +34,7 @@ enum class FrameType : std::uint8_t {
   fatal = 16,         ///< string why: the proxy cannot run the host's part of the job
   ready = 17,         ///< string node address: every rank of the host was started
   host_failed = 18,   ///< string why, u32 count, u32 ranks...: a host of the proxy's subtree failed
+  info = 19,          ///< string lines: camurerun prints them on stderr (e.g. --report-bindings)
 };
 
 /// Builds one frame's payload field by field.

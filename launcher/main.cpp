@@ -354,6 +354,7 @@ int run(int argc, char **argv) {
       m.bind_to = o.bind_to;
       m.oversubscribe = o.oversubscribe;
       m.use_hwthreads = o.use_hwthreads;
+      m.report_bindings = o.report_bindings;
       m.grace_ms = static_cast<std::uint32_t>(o.grace_s * 1000);
       m.agent = agent;
       m.proxy = proxy_path;

@@ -155,6 +155,13 @@ int run() {
     rs.binding = bindings.ranks[i];
     spec.ranks.push_back(std::move(rs));
   }
+  if (m.report_bindings) {
+    std::string lines;
+    for (const auto &rs : spec.ranks)
+      lines += "camurerun: rank " + std::to_string(rs.rank) + " on host " + m.host + " " +
+               (rs.binding.bound ? "bound to " : "") + camure::topology::describe(rs.binding) + "\n";
+    send_frame(FrameWriter(FrameType::info).str(lines).finish());
+  }
 
   std::error_code ec;
   Janitor janitor = Janitor::start(m.job_id, ec);

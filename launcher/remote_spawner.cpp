@@ -311,6 +311,11 @@ void RemoteSpawner::handle(const Frame &f) {
     if (p.ok()) fatal_ = why;
     break;
   }
+  case FrameType::info: {
+    const std::string lines = p.str();
+    if (p.ok() && !lines.empty()) write_all(2, lines);
+    break;
+  }
   case FrameType::host_failed: {
     // A host below the proxy failed: its ranks are gone, the rest of the subtree goes on.
     const std::string why = p.str();

@@ -299,3 +299,16 @@ TEST(LauncherHosts, TreeLaunchReportsAFailedDeepHost) {
   EXPECT_NE(line.find("Connection refused"), std::string::npos) << line;
   EXPECT_TRUE(camure::test::no_descendants_left(20s));
 }
+
+TEST(LauncherHosts, RemoteReportBindingsComeFromTheProxy) {
+  Agents a;
+  CamurerunProcess p(remote(a, "agent", {"--report-bindings", "--bind-to", "none", "-H", "localhost:1,fakeA:2",
+                                         PROBE_PATH, "exit", ""}));
+  ASSERT_EQ(p.finish(), 0) << p.err();
+  int remote_lines = 0;
+  for (const auto &l : lines_of(p.err())) {
+    EXPECT_EQ(l.rfind("camurerun: rank ", 0), 0u) << l;
+    if (l.find(" on host fakeA not bound (cpus ") != std::string::npos) ++remote_lines;
+  }
+  EXPECT_EQ(remote_lines, 2) << p.err();
+}
