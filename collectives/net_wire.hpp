@@ -58,4 +58,12 @@ inline bool decode(std::span<const std::byte> b, NetChunkHeader &h) {
   return h.magic == net_chunk_magic;
 }
 
+/// A forwarded topic publication between leaders: origin node (u32), posted-to-descendants
+/// (u8), a zero byte, topic length (u16), the topic, then the payload. Little endian.
+inline constexpr std::size_t net_topic_header_bytes = 8;
+
+/// Ring payloads of topic messages in a multi-host job start with the publishing host's node
+/// id (u32 little endian), so a leader forwards only its own host's messages (never loops).
+inline constexpr std::size_t topic_origin_bytes = 4;
+
 } // namespace camure::collectives

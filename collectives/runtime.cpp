@@ -3,6 +3,7 @@
 
 #include "collectives/kv_client.hpp"
 #include "collectives/session_transport.hpp"
+#include "collectives/topic_forwarder.hpp"
 #include "collectives/topic_hub.hpp"
 
 #include <camure/error.hpp>
@@ -86,6 +87,15 @@ std::unique_ptr<Runtime> Runtime::create(std::error_code &ec, std::string &detai
   if (ec) return nullptr;
   rt->topics_ = TopicHub::create(prefix, job.local_size, deadline, ec, detail);
   if (ec) return nullptr;
+  if (multi) rt->topics_->set_origin(job.node_id);
+  if (rt->net_) {
+    rt->forwarder_ = TopicForwarder::start(*rt->topics_, static_cast<SessionTransport &>(*rt->net_), job.node_id, ec,
+                                           detail);
+    if (ec) {
+      rt->seg_.mark_broken(ec, -1);
+      return nullptr;
+    }
+  }
 
   // Every local rank has attached everything once this barrier completes.
   std::string bdetail;
@@ -164,6 +174,7 @@ int Runtime::local_of(int rank) const noexcept {
 }
 
 Runtime::~Runtime() {
+  forwarder_.reset(); // before the hub and the session it bridges
   if (topics_) topics_->shutdown();
   topics_.reset();
   bcast_.reset();

@@ -16,6 +16,7 @@
 namespace camure::collectives {
 
 class TopicHub;
+class TopicForwarder;
 
 /// Everything camure_init sets up for this process. One per process (see current()).
 class Runtime {
@@ -56,6 +57,7 @@ private:
   std::unique_ptr<ShmBarrier> barrier_;
   std::unique_ptr<ShmBcast> bcast_;
   std::unique_ptr<TopicHub> topics_;
+  std::unique_ptr<TopicForwarder> forwarder_; ///< node leader of a multi-host job only
   bool finalized_ = false;
 };
 

@@ -15,6 +15,7 @@ namespace {
 
 constexpr session::GroupId barrier_group_id = 1;
 constexpr session::GroupId bcast_group_id = 2;
+constexpr session::GroupId topic_group_id = 3;
 // Receive slice: between slices the leader checks that no other leader was lost.
 constexpr auto recv_slice = std::chrono::milliseconds(200);
 
@@ -79,6 +80,7 @@ std::unique_ptr<SessionTransport> SessionTransport::create(const bootstrap::JobI
     }
     t->barrier_ = t->coord_.create_barrier_group(barrier_group_id, ec);
     if (!ec) t->bcast_ = t->coord_.create_broadcast_group(bcast_group_id, ec);
+    if (!ec) t->topics_ = t->coord_.create_broadcast_group(topic_group_id, ec);
     if (ec) {
       detail = "cannot create the leaders' groups: " + ec.message();
       return nullptr;
@@ -87,6 +89,7 @@ std::unique_ptr<SessionTransport> SessionTransport::create(const bootstrap::JobI
     if (ec) return nullptr;
     t->barrier_.accept_until(others, until(deadline), ec);
     if (!ec) t->bcast_.accept_until(others, until(deadline), ec);
+    if (!ec) t->topics_.accept_until(others, until(deadline), ec);
     if (ec) {
       detail = "waiting for the other " + std::to_string(others) + " hosts' leaders to join: " + ec.message();
       return nullptr;
@@ -102,7 +105,9 @@ std::unique_ptr<SessionTransport> SessionTransport::create(const bootstrap::JobI
     t->member_ = session::Member::join(coord, o, until(deadline), ec);
     if (!ec) t->barrier_ = t->member_.join_barrier_group(barrier_group_id, until(deadline), ec);
     if (!ec) t->bcast_ = t->member_.join_broadcast_group(bcast_group_id, until(deadline), ec);
+    if (!ec) t->topics_ = t->member_.join_broadcast_group(topic_group_id, until(deadline), ec);
     if (!ec) t->bcast_.wait_for_members(others, until(deadline), ec);
+    if (!ec) t->topics_.wait_for_members(others, until(deadline), ec);
     if (ec) {
       detail = "joining the leaders' session at " + at + ": " + ec.message();
       return nullptr;
@@ -124,6 +129,7 @@ SessionTransport::~SessionTransport() {
     }
   }
   bcast_ = session::BroadcastGroup();
+  topics_ = session::BroadcastGroup();
   barrier_ = session::BarrierGroup();
   member_ = session::Member();
   coord_ = session::Coordinator();
@@ -159,6 +165,26 @@ std::error_code SessionTransport::barrier(clock::time_point deadline, std::strin
   } catch (const std::exception &e) {
     detail = std::string("inter-host barrier: ") + e.what();
     return errc::internal;
+  }
+}
+
+std::error_code SessionTransport::send_topic(std::span<const std::byte> bytes, session::Duration timeout) noexcept {
+  try {
+    std::error_code ec;
+    topics_.send(bytes, timeout, ec);
+    return ec;
+  } catch (...) {
+    return errc::no_memory;
+  }
+}
+
+session::Message SessionTransport::recv_topic(session::Duration timeout, std::error_code &ec) noexcept {
+  try {
+    if (timeout == session::Duration::zero()) return topics_.try_recv(ec);
+    return topics_.recv(timeout, ec);
+  } catch (...) {
+    ec = errc::no_memory;
+    return {};
   }
 }
 

@@ -35,6 +35,11 @@ public:
                              std::span<std::byte> dest, clock::time_point deadline,
                              std::string &detail) noexcept override;
 
+  /// Topic forwarding (its own broadcast group, used by the leader's forwarder thread only).
+  std::error_code send_topic(std::span<const std::byte> bytes, session::Duration timeout) noexcept;
+  /// Next forwarded topic message from another host; would_block/timeout when none.
+  session::Message recv_topic(session::Duration timeout, std::error_code &ec) noexcept;
+
 private:
   SessionTransport() = default;
   /// errc::peer_lost / coordinator_lost / evicted once the session lost a leader, else {}.
@@ -46,6 +51,7 @@ private:
   session::Member member_;
   session::BarrierGroup barrier_;
   session::BroadcastGroup bcast_;
+  session::BroadcastGroup topics_;
   std::vector<std::deque<session::Message>> early_; ///< per origin node
   std::vector<std::byte> send_buf_;
 };

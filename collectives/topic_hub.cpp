@@ -1,6 +1,8 @@
 // Rank-to-rank topics over camure::topic: one bus ring per host, polling and callback subscriptions.
 #include "collectives/topic_hub.hpp"
 
+#include "collectives/net_wire.hpp"
+
 #include <camure/error.hpp>
 #include <camure/topic.hpp>
 
@@ -46,6 +48,7 @@ struct HubSubscription final : detail::SubscriptionState {
   topic::Subscription deliverer; // callback form
   std::uint64_t lost = 0;        // polling: lost before the next message
   topic::Message scratch;
+  bool strip = false; // multi-host: payloads start with the origin node id
 
   void close() noexcept {
     closing.store(true, std::memory_order_release);
@@ -71,6 +74,8 @@ struct TopicHub::Impl {
   std::mutex subs_mu;
   std::vector<std::weak_ptr<HubSubscription>> subs;
   bool shut = false;
+  int origin = -1; // multi-host: this host's node id, prefixed to every ring payload
+  std::vector<std::byte> framed;
 };
 
 TopicHub::TopicHub(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -115,8 +120,17 @@ void TopicHub::shutdown() noexcept {
   impl_->publisher_created = false;
 }
 
+void TopicHub::set_origin(int node_id) noexcept { impl_->origin = node_id; }
+
+rmp::Ring &TopicHub::ring() noexcept { return impl_->ring; }
+
 std::error_code TopicHub::publish(std::string_view topic, std::span<const std::byte> data, bool to_descendants,
                                   std::string &detail) noexcept {
+  return inject(impl_->origin, topic, data, to_descendants, detail);
+}
+
+std::error_code TopicHub::inject(int origin, std::string_view topic, std::span<const std::byte> data,
+                                 bool to_descendants, std::string &detail) noexcept {
   std::error_code ec;
   std::lock_guard lock(impl_->pub_mu);
   if (!topic::valid(topic)) {
@@ -136,7 +150,15 @@ std::error_code TopicHub::publish(std::string_view topic, std::span<const std::b
       }
       impl_->publisher_created = true;
     }
-    impl_->publisher.publish(topic, data, to_descendants, ec);
+    if (impl_->origin >= 0) {
+      auto &f = impl_->framed;
+      f.resize(topic_origin_bytes + data.size());
+      wire::put_le(f.data(), static_cast<std::uint32_t>(origin), 4);
+      if (!data.empty()) std::memcpy(f.data() + topic_origin_bytes, data.data(), data.size());
+      impl_->publisher.publish(topic, f, to_descendants, ec);
+    } else {
+      impl_->publisher.publish(topic, data, to_descendants, ec);
+    }
   } catch (const std::bad_alloc &) {
     ec = errc::no_memory;
   }
@@ -156,11 +178,17 @@ std::shared_ptr<detail::SubscriptionState> TopicHub::subscribe(std::string_view 
     }
     auto s = std::make_shared<HubSubscription>();
     s->callback = static_cast<bool>(callback);
+    s->strip = impl_->origin >= 0;
     if (s->callback) {
       // Losses are reported with the next message; both callbacks run on the delivery thread.
       auto lost = std::make_shared<std::uint64_t>(0);
-      auto on_message = [cb = std::move(callback), lost](const topic::Message &m) {
-        Message out{m.topic, m.payload, *lost};
+      const bool strip = impl_->origin >= 0;
+      auto on_message = [cb = std::move(callback), lost, strip](const topic::Message &m) {
+        if (strip && m.payload.size() < topic_origin_bytes) return; // not ours: ignore
+        Message out{m.topic,
+                    std::vector<std::byte>(m.payload.begin() + (strip ? static_cast<std::ptrdiff_t>(topic_origin_bytes) : 0),
+                                           m.payload.end()),
+                    *lost};
         *lost = 0;
         cb(out);
       };
@@ -220,6 +248,11 @@ std::optional<Message> TopicHub::receive(detail::SubscriptionState &state, std::
       const auto left = std::max<std::chrono::nanoseconds>(slice - now, std::chrono::nanoseconds(0));
       const topic::ReceiveResult r = s.poller.receive(s.scratch, left);
       if (r.status == topic::ReceiveStatus::ok) {
+        if (s.strip) {
+          if (s.scratch.payload.size() < topic_origin_bytes) continue; // not ours: ignore
+          s.scratch.payload.erase(s.scratch.payload.begin(),
+                                  s.scratch.payload.begin() + static_cast<std::ptrdiff_t>(topic_origin_bytes));
+        }
         Message m{std::move(s.scratch.topic), std::move(s.scratch.payload), s.lost};
         s.lost = 0;
         return m;

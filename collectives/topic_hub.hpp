@@ -4,6 +4,7 @@
 #include "collectives/job_segment.hpp"
 
 #include <camure/camure.hpp>
+#include <camure/rmp.hpp>
 
 #include <chrono>
 #include <memory>
@@ -36,6 +37,16 @@ public:
 
   std::error_code publish(std::string_view topic, std::span<const std::byte> data, bool to_descendants,
                           std::string &detail) noexcept;
+
+  /// Multi-host job: every ring payload starts with the publishing host's node id (stripped
+  /// before delivery), so the leader's forwarder knows which messages are its host's own.
+  /// Call before any publish/subscribe.
+  void set_origin(int node_id) noexcept;
+  /// Leader's forwarder: publishes a message that came from host `origin`.
+  std::error_code inject(int origin, std::string_view topic, std::span<const std::byte> data, bool to_descendants,
+                         std::string &detail) noexcept;
+  /// The host's topic ring (for the leader's forwarder).
+  rmp::Ring &ring() noexcept;
 
   /// Subscribes; an empty callback makes a polling subscription.
   std::shared_ptr<detail::SubscriptionState> subscribe(std::string_view topic, bool with_descendants,

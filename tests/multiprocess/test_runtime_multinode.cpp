@@ -246,6 +246,48 @@ int bcast_every_root(const std::vector<std::size_t> &sizes) {
   return 0;
 }
 
+// Every rank subscribes, then publishes `count` messages (its rank, a sequence number);
+// every rank must get exactly count x size messages, in order per publisher, none twice,
+// exactly as on one host. A second topic nobody subscribes to must not leak in.
+int pubsub_counts_and_order(int count) {
+  if (int rc = camure_init(nullptr, nullptr)) return fail("init", rc);
+  const int size = camure_size(), me = camure_rank();
+  camure_subscription *sub = nullptr;
+  if (int rc = camure_subscribe("/mn/t", 0, &sub)) return fail("subscribe", rc);
+  if (int rc = camure_barrier()) return fail("barrier", rc);
+  for (int i = 0; i < count; ++i) {
+    const int msg[2] = {me, i};
+    if (int rc = camure_publish("/mn/t", msg, sizeof msg, 0)) return fail("publish", rc);
+    if (int rc = camure_publish("/mn/other", msg, sizeof msg, 0)) return fail("publish", rc);
+  }
+  std::vector<int> next(static_cast<std::size_t>(size), 0);
+  for (int got = 0; got < count * size; ++got) {
+    int msg[2] = {-1, -1};
+    std::size_t bytes = 0;
+    char topic[32];
+    const int rc = camure_receive(sub, msg, sizeof msg, &bytes, topic, sizeof topic, 60.0);
+    if (rc != 0) return fail("receive", rc);
+    if (bytes != sizeof msg || std::strcmp(topic, "/mn/t") != 0 || msg[0] < 0 || msg[0] >= size) return 40;
+    if (msg[1] != next[static_cast<std::size_t>(msg[0])]++) {
+      std::fprintf(stderr, "rank %d: from %d got #%d, expected #%d\n", me, msg[0], msg[1],
+                   next[static_cast<std::size_t>(msg[0])] - 1);
+      return 41;
+    }
+  }
+  if (int rc = camure_barrier()) return fail("barrier", rc);
+  if (int rc = camure_unsubscribe(sub)) return fail("unsubscribe", rc);
+  if (int rc = camure_finalize()) return fail("finalize", rc);
+  return 0;
+}
+
+TEST(RuntimeMultinode, PubSubCountsAndOrderTwoHostsTwoRanks) {
+  expect_all_zero(run_job({2, 2}, [](int) { return pubsub_counts_and_order(200); }));
+}
+
+TEST(RuntimeMultinode, PubSubCountsAndOrderThreeOneRankHosts) {
+  expect_all_zero(run_job({3, 1}, [](int) { return pubsub_counts_and_order(200); }));
+}
+
 TEST(RuntimeMultinode, BarrierOrderingTwoHostsTwoRanks) {
   reset_shared();
   expect_all_zero(run_job({2, 2}, [](int) { return barrier_rounds(200); }));
