@@ -7,6 +7,7 @@
 #include <camure/error.hpp>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <thread>
 
@@ -63,6 +64,13 @@ std::unique_ptr<SessionTransport> SessionTransport::create(const bootstrap::JobI
     return nullptr;
   }
   o.key = key;
+  // A leader whose host is busy with a 64 MiB bcast (every core copying) may be slow to
+  // answer; one second of silence is too little to declare a host lost.
+  o.liveness_timeout = std::chrono::milliseconds(5000);
+  if (const char *v = std::getenv("CAMURE_LIVENESS_MS"); v != nullptr && *v != '\0') {
+    const long ms = std::strtol(v, nullptr, 10);
+    if (ms >= 100 && ms <= 600000) o.liveness_timeout = std::chrono::milliseconds(ms);
+  }
   o.interface = job.node_addr;
   o.ttl = job.mcast_ttl;
   const session::Endpoint group = session::Endpoint::parse(job.mcast, ec);
