@@ -72,17 +72,20 @@ extern "C" {
 
 /**
  * Initialises the runtime: reads the rank's place in the job from the environment camurerun
- * sets (or runs as a single rank without it) and attaches the host's shared memory.
+ * sets (or runs as a single rank without it) and attaches the host's shared memory. In a job
+ * across hosts, each host's first rank (its node leader) also joins the job's multicast
+ * session with the other leaders; init returns once every host is connected.
  * @param argc may be NULL; arguments are left untouched.
  * @param argv may be NULL.
  * @return 0; CAMURE_ERR_ALREADY_EXISTS if already initialised; CAMURE_ERR_INVALID_ARGUMENT
  *         if the launcher environment is malformed; CAMURE_ERR_NOT_READY / TIMEOUT /
- *         PEER_LOST if the other ranks of the host do not show up.
+ *         PEER_LOST if the other ranks of the host do not show up; TIMEOUT /
+ *         COORDINATOR_LOST / SYSTEM_ERROR if the hosts' leaders cannot connect.
  */
 CAMURE_C_API int camure_init(int *argc, char ***argv);
 
 /**
- * Leaves the job: waits for every rank of the host (a barrier), then detaches. Open
+ * Leaves the job: waits for every rank of the job (a barrier), then detaches. Open
  * subscriptions are closed. After it, other calls return CAMURE_ERR_NOT_INITIALIZED.
  * @return 0, or a negative code (the runtime is released either way).
  */
@@ -141,7 +144,7 @@ CAMURE_C_API const char *camure_strerror(int err);
 CAMURE_C_API const char *camure_last_error_detail(void);
 
 /* ---------------------------------------------------------------------------------------- */
-/** @name Topics: hierarchical publish/subscribe between ranks of the host */
+/** @name Topics: hierarchical publish/subscribe between the ranks of the job (all hosts) */
 /**@{*/
 
 /** Flag for camure_publish(): deliver also to subscribers of descendant topics. */
@@ -164,7 +167,8 @@ typedef void (*camure_topic_callback)(const char *topic, const void *data, size_
 
 /**
  * Publishes `bytes` bytes on `topic` (a path like "/sim/step"). Every subscription whose
- * topic matches (and that existed before this call), on any rank of the host, receives it.
+ * topic matches (and that existed before this call), on any rank of the job, receives it
+ * (on other hosts via the node leaders; in order per publisher, once).
  * @param flags 0 or CAMURE_TOPIC_TO_DESCENDANTS.
  * @return 0; CAMURE_ERR_INVALID_ARGUMENT for a bad topic; CAMURE_ERR_MESSAGE_TOO_LARGE.
  */

@@ -106,7 +106,7 @@ public:
   /// True if this World holds the initialised runtime.
   explicit operator bool() const noexcept { return owns_; }
 
-  /// Finalizes now (a barrier of the host, then detach). @throws camure::error
+  /// Finalizes now (a barrier of the job, then detach). @throws camure::error
   void finalize();
   void finalize(std::error_code &ec) noexcept;
 
