@@ -343,3 +343,22 @@ TEST(RuntimeMultinode, LostHostFailsTheBarrierInsteadOfHanging) {
 }
 
 } // namespace
+
+namespace {
+
+TEST(RuntimeMultinode, LostCoordinatorHostFailsBcastInsteadOfHanging) {
+  const auto codes = run_job({2, 2}, [](int rank) {
+    if (int rc = camure_init(nullptr, nullptr)) return fail("init", rc);
+    if (rank == 0) ::_exit(0); // host 0's leader (the session's coordinator) vanishes
+    std::vector<std::uint8_t> buf(1 << 20);
+    // The root (rank 1) may finish its part (its chunks fit the ring); its next collective
+    // must fail, since its host's leader is gone.
+    int rc = camure_bcast(buf.data(), buf.size(), 1);
+    if (rc == 0 && rank == 1) rc = camure_barrier();
+    return rc != 0 ? 0 : 33;
+  }, 60s);
+  ASSERT_EQ(codes.size(), 4u);
+  for (int r : {1, 2, 3}) EXPECT_EQ(codes[static_cast<std::size_t>(r)], 0) << "rank " << r;
+}
+
+} // namespace
