@@ -11,7 +11,9 @@ stage() { printf '\n=== %s ===\n' "$*"; }
 
 stage "release build: all tiers"
 "$here/scripts/setup.sh" "$here/build"
-(cd "$here/build" && ctest --output-on-failure -j "$jobs" --timeout 600) || status=1
+# The release stage also moves one 1 GiB broadcast message (issue 3: any size up to >= 1 GiB);
+# the sanitizer stages skip it (too slow there) and report it as skipped.
+(cd "$here/build" && CAMURE_TEST_GIANT=1 ctest --output-on-failure -j "$jobs" --timeout 600) || status=1
 
 if [[ ${CAMURE_SANITIZERS:-1} != 0 ]]; then
   for san in address thread; do
