@@ -150,8 +150,10 @@ std::error_code SessionTransport::health(std::string &detail) const {
       return s;
     }
   }
-  if (coord_ && bcast_.members() < static_cast<std::size_t>(num_nodes_ - 1)) {
-    detail = "a host's leader left the session (peer lost)";
+  // A leader that died is evicted. The member count is no test: after the final barrier's
+  // release the other leaders leave at once, and a slow coordinator would see them gone.
+  if (coord_ && coord_.stats().evictions > 0) {
+    detail = "a host's leader was lost (evicted from the leaders' session: peer lost)";
     return errc::peer_lost;
   }
   return {};
@@ -164,10 +166,6 @@ std::error_code SessionTransport::barrier(clock::time_point deadline, std::strin
     if (ec) {
       detail = "inter-host barrier: " + ec.message();
       return ec;
-    }
-    if (coord_ && barrier_.members() < static_cast<std::size_t>(num_nodes_ - 1)) {
-      detail = "inter-host barrier: a host's leader left the session (peer lost)";
-      return errc::peer_lost;
     }
     return health(detail);
   } catch (const std::exception &e) {
