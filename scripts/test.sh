@@ -32,8 +32,8 @@ if [[ ${CAMURE_FUZZ:-1} != 0 && -f "$here/tests/fuzz/CMakeLists.txt" ]]; then
   b="$here/build-fuzz"
   CC=clang CXX=clang++ cmake -S "$here" -B "$b" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCAMURE_BUILD_FUZZ=ON \
     -DCAMURE_BUILD_EXAMPLES=OFF -DCAMURE_BUILD_BENCH=OFF >/dev/null
-  cmake --build "$b" -j "$jobs"
-  (cd "$b" && ctest --output-on-failure -L fuzz --timeout 300) || status=1
+  cmake --build "$b" -j "$jobs" --target camure-fuzz-all
+  (cd "$b" && ctest --output-on-failure -j "$jobs" -L fuzz --timeout 300) || status=1
 fi
 
 stage "done: $([[ $status == 0 ]] && echo 'all stages passed' || echo 'FAILURES above')"
