@@ -12,7 +12,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
 
 namespace camure::session {
 
@@ -22,6 +30,23 @@ using udp = asio::ip::udp;
 namespace {
 
 std::error_code bad(const char *) { return make_error_code(errc::invalid_argument); }
+
+/// UDP GSO on send and GRO on receive, unless CAMURE_NET_OFFLOAD=0.
+bool offload_enabled() {
+  static const bool on = [] {
+    const char *v = std::getenv("CAMURE_NET_OFFLOAD");
+    return v == nullptr || std::strcmp(v, "0") != 0;
+  }();
+  return on;
+}
+
+/// Asks the kernel to hand us coalesced datagrams (UDP_GRO, Linux >= 5.0). Harmless if refused:
+/// then every datagram arrives on its own.
+void enable_gro(int fd) {
+  if (!offload_enabled()) return;
+  const int one = 1;
+  (void)::setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof one);
+}
 
 bool to_address(const std::string &s, asio::ip::address &out) {
   boost::system::error_code e;
@@ -120,6 +145,7 @@ std::error_code open_group(udp::socket &s, const udp::endpoint &group, const asi
     s.set_option(asio::ip::multicast::join_group(group.address().to_v6(), iface.is_v6() ? ifindex_of(iface.to_v6()) : 0),
                  e);
   if (e) return sys(e);
+  enable_gro(s.native_handle());
   s.non_blocking(true, e);
   return sys(e);
 }
@@ -153,6 +179,8 @@ std::unique_ptr<Transport> Transport::open_coordinator(const Endpoint &bind, con
     return nullptr;
   }
   if ((ec = configure_sender(t->ucast_, ia, o))) return nullptr;
+  enable_gro(t->ucast_.native_handle());
+  t->gso_ = offload_enabled();
   if ((ec = open_group(t->mcast_, t->group_, ia, o))) return nullptr;
   t->mcast_open_ = true;
   t->scratch_.resize(65536 * kBatch);
@@ -187,6 +215,8 @@ std::unique_ptr<Transport> Transport::open_member(const Endpoint &coordinator, c
     return nullptr;
   }
   if ((ec = configure_sender(t->ucast_, ia, o))) return nullptr;
+  enable_gro(t->ucast_.native_handle());
+  t->gso_ = offload_enabled();
   t->scratch_.resize(65536 * kBatch);
   if ((ec = t->init_poll())) return nullptr;
   return t;
@@ -349,33 +379,30 @@ void Transport::send_now(const net::PeerAddr &a, const std::uint8_t *d, std::siz
 }
 
 void Transport::flush() {
-  if (gso_count_ == 0) return;
-  send_now(group_addr_, gso_buf_.data(), gso_buf_.size(), gso_count_ > 1 ? static_cast<std::uint16_t>(gso_seg_) : 0);
-  gso_buf_.clear();
-  gso_count_ = 0;
-  gso_seg_ = 0;
+  if (gso_batch_.empty()) return;
+  const auto b = gso_batch_.bytes();
+  send_now(group_addr_, b.data(), b.size(), gso_batch_.segment());
+  gso_batch_.clear();
 }
 
 void Transport::send(const net::PeerAddr *to, std::span<const std::uint8_t> d) {
-  constexpr std::size_t kMaxSegments = 32, kMaxBytes = 60000;
-  if (to || !gso_ || d.size() > 8192) {
+  if (to || !gso_ || !net::GsoBatch::batchable(d.size())) {
     flush(); // keep the order of everything this node sends
     const net::PeerAddr &a = to ? *to : group_addr_;
     if (!a.empty()) send_now(a, d.data(), d.size(), 0);
     return;
   }
-  if (gso_count_ > 0 && (d.size() > gso_seg_ || gso_buf_.size() + d.size() > kMaxBytes)) flush();
-  if (gso_count_ == 0) gso_seg_ = d.size();
-  gso_buf_.insert(gso_buf_.end(), d.begin(), d.end());
-  ++gso_count_;
-  // A shorter datagram can only be the last segment of a batch.
-  if (d.size() < gso_seg_ || gso_count_ >= kMaxSegments) flush();
+  if (!gso_batch_.fits(d.size())) flush();
+  gso_batch_.add(d);
+  if (gso_batch_.closed()) flush();
 }
 
 int Transport::recv_batch(int fd) {
+  constexpr std::size_t kControl = CMSG_SPACE(sizeof(int));
   std::array<mmsghdr, kBatch> mm{};
   std::array<iovec, kBatch> iov{};
   std::array<sockaddr_storage, kBatch> from{};
+  alignas(cmsghdr) std::array<std::array<char, kControl>, kBatch> control{};
   for (int i = 0; i < kBatch; ++i) {
     const auto k = static_cast<std::size_t>(i);
     iov[k] = {scratch_.data() + 65536 * k, 65536};
@@ -383,12 +410,23 @@ int Transport::recv_batch(int fd) {
     mm[k].msg_hdr.msg_iovlen = 1;
     mm[k].msg_hdr.msg_name = &from[k];
     mm[k].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+    mm[k].msg_hdr.msg_control = control[k].data();
+    mm[k].msg_hdr.msg_controllen = kControl;
   }
   const int n = ::recvmmsg(fd, mm.data(), kBatch, MSG_DONTWAIT, nullptr);
   if (n <= 0) return 0;
   for (int i = 0; i < n; ++i) {
     const auto k = static_cast<std::size_t>(i);
     batch_len_[k] = mm[k].msg_len;
+    batch_seg_[k] = 0;
+    // A UDP_GRO receive says the size of the datagrams it coalesced.
+    for (cmsghdr *c = CMSG_FIRSTHDR(&mm[k].msg_hdr); c != nullptr; c = CMSG_NXTHDR(&mm[k].msg_hdr, c)) {
+      if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO && c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+        int seg = 0;
+        std::memcpy(&seg, CMSG_DATA(c), sizeof seg);
+        if (seg > 0) batch_seg_[k] = static_cast<std::size_t>(seg);
+      }
+    }
     batch_from_[k].len = static_cast<std::uint8_t>(std::min<std::size_t>(mm[k].msg_hdr.msg_namelen, batch_from_[k].raw.size()));
     std::memcpy(batch_from_[k].raw.data(), &from[k], batch_from_[k].len);
   }

@@ -16,6 +16,7 @@
 
 #include <camure/session.hpp>
 
+#include "runtime/net/datagram_batch.hpp"
 #include "runtime/net/peer_addr.hpp"
 
 namespace camure::session {
@@ -47,13 +48,18 @@ public:
   /// to == nullptr: to the multicast group. Errors (e.g. a full buffer) count as loss.
   /// Back-to-back multicast datagrams of one size are batched and sent with one sendmsg using
   /// UDP GSO (UDP_SEGMENT) where the kernel supports it; flush() sends what is batched.
+  /// Receives use UDP GRO where the kernel supports it: a GSO batch that reaches us whole (veth,
+  /// bridge, loopback) is read with one copy and split into its datagrams here.
+  /// CAMURE_NET_OFFLOAD=0 turns both off (A/B measurements, kernels that misbehave).
   void send(const net::PeerAddr *to, std::span<const std::uint8_t> datagram);
   void flush();
 
-  /// Reads every datagram waiting on either socket (non-blocking), calling on_datagram for each.
+  /// Reads every datagram waiting on either socket (non-blocking), calling on_datagram for each
+  /// (max counts datagrams, each receive finishes whole).
   template <class F> void drain(F &&on_datagram, std::size_t max = 512, unsigned which = kBoth);
   static constexpr unsigned kUnicast = 1, kMulticast = 2, kBoth = 3;
-  /// Receives up to kBatch datagrams from fd with one recvmmsg; returns how many (0 if none).
+  /// Receives up to kBatch buffers from fd with one recvmmsg; returns how many (0 if none). A
+  /// buffer may hold several datagrams (UDP GRO; batch_seg_ is their size).
   int recv_batch(int fd);
   static constexpr int kBatch = 16;
 
@@ -101,8 +107,8 @@ private:
   std::vector<std::uint8_t> scratch_;               ///< kBatch receive buffers of 64 KiB
   std::array<net::PeerAddr, kBatch> batch_from_{};
   std::array<std::size_t, kBatch> batch_len_{};
-  std::vector<std::uint8_t> gso_buf_;                ///< batched multicast datagrams
-  std::size_t gso_seg_ = 0, gso_count_ = 0;
+  std::array<std::size_t, kBatch> batch_seg_{};      ///< UDP GRO segment size (0: one datagram)
+  net::GsoBatch gso_batch_;                          ///< batched multicast datagrams
   bool gso_ = true;                                  ///< cleared if the kernel refuses UDP_SEGMENT
   void send_now(const net::PeerAddr &a, const std::uint8_t *d, std::size_t n, std::uint16_t segment);
   std::uint64_t send_errors_ = 0;
@@ -119,11 +125,14 @@ template <class F> void Transport::drain(F &&on_datagram, std::size_t max, unsig
       const int k = recv_batch(s->native_handle());
       (s == &mcast_ ? more_m : more_u) = k == kBatch;
       more |= k == kBatch;
-      for (int i = 0; i < k; ++i)
-        on_datagram(batch_from_[static_cast<std::size_t>(i)],
-                    std::span<const std::uint8_t>(scratch_.data() + 65536 * static_cast<std::size_t>(i),
-                                                  batch_len_[static_cast<std::size_t>(i)]));
-      n += static_cast<std::size_t>(k);
+      for (int i = 0; i < k; ++i) {
+        const auto b = static_cast<std::size_t>(i);
+        net::for_each_segment(std::span<const std::uint8_t>(scratch_.data() + 65536 * b, batch_len_[b]), batch_seg_[b],
+                              [&](std::span<const std::uint8_t> d) {
+                                on_datagram(batch_from_[b], d);
+                                ++n;
+                              });
+      }
     }
     if (!more) return;
   }
