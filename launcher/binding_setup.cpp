@@ -42,6 +42,17 @@ int plan_host_bindings(const BindingOptions &o, int nranks, topology::BindingPla
     bindings.ranks.assign(n, topology::RankBinding{false, topology::Level::core, 0, mine});
     return 0;
   }
+  if (!req.bind_to) {
+    // Default binding: none once the ranks outnumber the slots. Cores and hwthreads we may use
+    // are never more than the cpus in our affinity mask, so more ranks than those cpus is
+    // oversubscribed whatever the topology: skip hwloc (milliseconds of start-up).
+    const topology::CpuSet mine = topology::current_affinity(ec);
+    if (!ec && !mine.empty() && n > mine.size()) {
+      bindings.bound = false;
+      bindings.ranks.assign(n, topology::RankBinding{false, topology::Level::core, 0, mine});
+      return 0;
+    }
+  }
   const topology::Topology topo = topology::load_host_topology(ec, why);
   if (ec) {
     if (req.bind_to) {

@@ -100,6 +100,24 @@ TEST(LauncherBinding, OversubscribedDefaultIsUnboundAndCoversAllCpus) {
   EXPECT_NE(p.err().find("not bound"), std::string::npos);
 }
 
+TEST(LauncherBinding, OversubscribedDefaultKeepsARestrictedCpuset) {
+  // More ranks than allowed cpus: unbound without consulting the topology, but still only on
+  // the cpus camurerun may use.
+  const int only = allowed_cpus().back();
+  CamurerunProcess::Config cfg;
+  cfg.only_cpu = only;
+  CamurerunProcess p({"-n", "2", "--report-bindings", PROBE_PATH, "affinity"}, cfg);
+  ASSERT_EQ(p.finish(), 0) << p.err();
+  auto rep = reported(p.err());
+  auto obs = observed(p.out());
+  ASSERT_EQ(obs.size(), 2u) << p.out();
+  for (int r = 0; r < 2; ++r) {
+    EXPECT_EQ(obs[r], std::to_string(only));
+    EXPECT_EQ(rep[r], std::to_string(only));
+  }
+  EXPECT_NE(p.err().find("not bound"), std::string::npos) << p.err();
+}
+
 TEST(LauncherBinding, BindToNoneLeavesTheInheritedAffinity) {
   CamurerunProcess p({"-n", "2", "--bind-to", "none", "--report-bindings", PROBE_PATH, "affinity"});
   ASSERT_EQ(p.finish(), 0) << p.err();
