@@ -273,17 +273,17 @@ unsigned Transport::poll_wait(std::chrono::nanoseconds timeout, std::chrono::nan
   const auto start = std::chrono::steady_clock::now();
   spin = std::min(spin, timeout);
   int r = 0;
-  for (;;) { // spin: look without blocking, give the CPU away in between
-    timespec zero{0, 0};
-    r = ::ppoll(p.data(), n, &zero, nullptr);
-    if (r != 0) break;
-    const auto waited = std::chrono::steady_clock::now() - start;
-    if (waited >= spin) {
+  for (bool first = true;; first = false) { // spin: look without blocking, give the CPU away in between
+    const auto waited = first ? std::chrono::nanoseconds(0) : std::chrono::steady_clock::now() - start;
+    if (waited >= spin) { // one ppoll: a look when timeout is 0, else the block
       const auto ns = std::max<std::int64_t>(0, (timeout - waited).count());
       timespec ts{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
       r = ::ppoll(p.data(), n, &ts, nullptr);
       break;
     }
+    timespec zero{0, 0};
+    r = ::ppoll(p.data(), n, &zero, nullptr);
+    if (r != 0) break;
     sched_yield();
   }
   if (r <= 0) return 0;

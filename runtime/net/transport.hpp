@@ -71,6 +71,7 @@ public:
   /// Waits until a socket is readable, wake() is called or `timeout` passes: first checks
   /// without blocking, yielding the CPU in between, for up to `spin`; then blocks. Any thread.
   /// Returns the sockets found readable (kUnicast | kMulticast; 0 on timeout or wake()).
+  /// spin == 0: one ppoll (with timeout == 0, a single look).
   unsigned poll_wait(std::chrono::nanoseconds timeout, std::chrono::nanoseconds spin);
   /// Makes a poll_wait() in progress (or the next one) return. Any thread.
   void wake();
