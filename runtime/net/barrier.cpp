@@ -13,9 +13,9 @@ void BarrierCoordinator::send_release(const PeerAddr *to, std::uint64_t round) {
   h.sender = ctx_.self;
   h.group = group_;
   h.seq = round;
-  std::vector<std::uint8_t> out;
-  codec_.encode(h, {}, out);
-  emit_(to, out);
+  scratch_.clear(); // reused: no allocation per round
+  codec_.encode(h, {}, scratch_);
+  emit_(to, scratch_);
 }
 
 std::uint64_t BarrierCoordinator::arrive_self(const std::vector<MemberId> &view, Nanos now) {
@@ -64,9 +64,9 @@ void BarrierMember::send_arrive(std::uint64_t round, Nanos now) {
   h.sender = ctx_.self;
   h.group = group_;
   h.seq = round;
-  std::vector<std::uint8_t> out;
-  codec_.encode(h, {}, out);
-  emit_(&coord_, out);
+  scratch_.clear(); // reused: no allocation per round
+  codec_.encode(h, {}, scratch_);
+  emit_(&coord_, scratch_);
   last_tx_ = now;
 }
 

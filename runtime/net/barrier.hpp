@@ -42,6 +42,7 @@ private:
   std::set<MemberId> arrived_;
   std::map<MemberId, Nanos> last_reply_;
   std::uint64_t protocol_errors_ = 0;
+  std::vector<std::uint8_t> scratch_;
 };
 
 /// Member side. arrive() returns the round to wait for; ARRIVE is retransmitted every `rto`
@@ -73,6 +74,7 @@ private:
   std::uint64_t released_until_ = 0; ///< rounds before this are released
   Nanos last_tx_ = 0;
   std::uint64_t retransmits_ = 0;
+  std::vector<std::uint8_t> scratch_;
 };
 
 } // namespace camure::net

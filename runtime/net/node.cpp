@@ -3,29 +3,37 @@
 
 #include <sodium.h>
 
+#include <sched.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 
 #include "runtime/net/transport.hpp"
 
 namespace camure::session {
 
 namespace {
-/// How long a waiting app thread spins (reading the sockets, yielding the CPU between reads)
-/// before it blocks in poll. The yield makes the spin cheap for others: with more runnable
-/// processes than cores (8 barrier processes on 2 cores, or other jobs), a spinner gives way at
-/// once and finds its answer the next time it is scheduled, whereas a blocked thread pays a
-/// wake-up per hop. Measured with 7 members on 2 cores at load 13: 20 us -> median 170 us per
-/// barrier, 200 us -> 119 us, 500 us -> 109 us; so a flat 200 us, whatever the load.
-/// CAMURE_NET_SPIN_US overrides it (0 = block at once).
-std::chrono::microseconds spin_budget() {
-  static const std::chrono::microseconds budget = [] {
+/// How a waiting leader looks at the sockets before it blocks (see WaitPolicy). The spin
+/// budget stays 200 us: measured with 7 members on 2 cores (8 processes) a shorter one costs a
+/// wake-up per hop (tens of us on this VM), and blocking as soon as a yield took 100 us (other
+/// work on the CPU) doubled the barrier time under a compile load of 8-16 (wake-ups again), so
+/// only a yield that lost a whole time slice (1 ms) makes the next waits block at once.
+/// CAMURE_NET_SPIN_US overrides the budget (0 = block at once).
+net::WaitPolicy::Config wait_config() {
+  static const net::WaitPolicy::Config cfg = [] {
+    net::WaitPolicy::Config c;
     const char *e = std::getenv("CAMURE_NET_SPIN_US");
     const long v = e ? std::strtol(e, nullptr, 10) : -1;
-    return std::chrono::microseconds(v >= 0 && v <= 1'000'000 ? v : 200);
+    if (v >= 0 && v <= 1'000'000) c.spin = v * 1000;
+    return c;
   }();
-  return budget;
+  return cfg;
+}
+
+net::Nanos to_nanos(Clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
 }
 
 std::array<std::uint8_t, 8> random_bytes() {
@@ -56,6 +64,7 @@ std::shared_ptr<Node> Node::create(const Params &p, std::error_code &ec) {
   if (!n->transport_) return nullptr;
   n->local_ = n->transport_->local_endpoint();
   n->rto_ = o.retransmit_interval;
+  n->policy_ = net::WaitPolicy(wait_config());
 
   net::CoreConfig cc;
   cc.role = p.role;
@@ -187,7 +196,9 @@ bool Node::wait_step(std::unique_lock<std::mutex> &lk, Clock::time_point deadlin
   // The first waiter takes the sockets over from the progress thread (which keeps ticking).
   if (!leader && !leader_ && !stopped_.load(std::memory_order_relaxed) && transport_) {
     leader = leader_ = true;
+    spins = 0;          // the policy starts with this thread's first step as leader
     transport_->park(); // no-op when the previous leader left them parked
+    handover_.wait_started(to_nanos(now_tp));
   }
   ++spins;
   if (!leader) { // another thread reads the sockets and notifies us
@@ -201,16 +212,26 @@ bool Node::wait_step(std::unique_lock<std::mutex> &lk, Clock::time_point deadlin
     return true;
   }
   // Wait on the sockets themselves, without the lock (the progress thread must be able to
-  // tick meanwhile): spin briefly, then block; the datagram wakes this thread, nobody hands
-  // over. notify_locked() interrupts through the transport's eventfd.
-  static thread_local Clock::time_point spin_start;
-  if (spins == 1) spin_start = now_tp;
-  const auto spin_left = std::max<Clock::duration>(Clock::duration::zero(), spin_start + spin_budget() - now_tp);
+  // tick meanwhile): look, yield or block as the policy says; the datagram wakes this thread,
+  // nobody hands over. notify_locked() interrupts through the transport's eventfd.
+  if (spins == 1) policy_.start(to_nanos(now_tp));
+  // The first step only looks: an answer may be there already (and the pred just ran).
+  const auto act = spins == 1 ? std::optional<net::WaitPolicy::Action>() : policy_.next(to_nanos(now_tp));
   leader_polling_ = true;
   Transport *t = transport_.get();
   lk.unlock();
-  const unsigned readable =
-      t->poll_wait(std::min<Clock::duration>(deadline - now_tp, std::chrono::milliseconds(50)), spin_left);
+  unsigned readable = 0;
+  if (act == net::WaitPolicy::Action::block) {
+    readable = t->poll_wait(std::min<Clock::duration>(deadline - now_tp, std::chrono::milliseconds(50)),
+                            std::chrono::nanoseconds(0));
+  } else {
+    if (act == net::WaitPolicy::Action::yield) {
+      const auto before = Clock::now();
+      sched_yield();
+      policy_.yielded(to_nanos(before), to_nanos(Clock::now()));
+    }
+    readable = t->poll_wait(std::chrono::nanoseconds(0), std::chrono::nanoseconds(0)); // one look
+  }
   lk.lock();
   leader_polling_ = false;
   if (closed_) cv_.notify_all(); // shutdown() waits for us to leave poll before closing
@@ -223,10 +244,22 @@ bool Node::wait_step(std::unique_lock<std::mutex> &lk, Clock::time_point deadlin
 }
 
 void Node::resign_leader_locked() {
-  // The sockets stay parked: the next wait() (a barrier loop, the next recv) takes them over
-  // without syscalls; if none comes, the progress thread's next tick takes them back.
   leader_ = false;
-  if (waiters_ > 0) cv_.notify_all(); // one of them becomes the leader
+  if (waiters_ > 0) {
+    cv_.notify_all(); // one of them becomes the leader
+    return;
+  }
+  // In a loop of waits (barrier rounds, a recv loop) the sockets stay parked: the next wait
+  // takes them over without syscalls and reads what arrived meanwhile. Otherwise the progress
+  // thread gets them back now, so datagrams are read promptly while the application is busy
+  // elsewhere (at the end of a loop, its next tick takes them back).
+  if (handover_.hand_back(to_nanos(Clock::now()))) take_back_sockets_locked();
+}
+
+bool Node::take_back_sockets_locked() {
+  if (leader_ || !transport_ || !transport_->parked()) return false;
+  transport_->unpark();
+  return true;
 }
 
 void Node::flush_locked() {
@@ -266,8 +299,15 @@ void Node::receive_locked(unsigned which) {
   const net::Nanos t = now();
   transport_->drain(
       [&](const net::PeerAddr &from, std::span<const std::uint8_t> d) {
-        auto buf = std::make_shared<const std::vector<std::uint8_t>>(d.begin(), d.end());
-        core_->on_datagram(from, buf, t);
+        if (d.size() > net::layout::type && d[net::layout::type] == static_cast<std::uint8_t>(net::FrameType::data)) {
+          // DATA may be kept (zero-copy delivery): a buffer of its own.
+          core_->on_datagram(from, std::make_shared<const std::vector<std::uint8_t>>(d.begin(), d.end()), t);
+          return;
+        }
+        // Control frames (ARRIVE, RELEASE, ACK, NAK, ...) are never kept: reuse one buffer.
+        if (!rx_spare_ || rx_spare_.use_count() != 1) rx_spare_ = std::make_shared<std::vector<std::uint8_t>>();
+        rx_spare_->assign(d.begin(), d.end());
+        core_->on_datagram(from, rx_spare_, t);
       },
       512, which);
 }
@@ -285,12 +325,7 @@ void Node::on_tick() {
   const auto evictions = core_->evictions();
   core_->tick(now());
   if (interceptor_ && transport_) interceptor_->flush([this](const net::PeerAddr *x, std::span<const std::uint8_t> y) { transport_->send(x, y); });
-  if (!leader_ && transport_ && transport_->parked()) {
-    // The last waiter left the sockets parked (the next wait usually follows at once, and
-    // re-parking costs syscalls): take them back now, reading what arrived meanwhile.
-    transport_->unpark();
-    receive_locked();
-  }
+  if (take_back_sockets_locked()) receive_locked(); // the end of a loop of waits left them parked
   flush_locked();
   // Ticks retransmit and send heartbeats; only a lost coordinator or an eviction (a view
   // change that may release a barrier) can satisfy a waiter, so only then wake the leader

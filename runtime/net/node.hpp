@@ -16,6 +16,7 @@
 
 #include "runtime/net/interceptor.hpp"
 #include "runtime/net/session_core.hpp"
+#include "runtime/net/wait_policy.hpp"
 
 namespace camure::session {
 
@@ -24,8 +25,10 @@ class Transport; // sockets + io_context (transport.hpp)
 /// Owns one SessionCore. All core calls happen under mu_. The progress thread ticks and feeds
 /// datagrams while no app thread waits. An app thread that waits becomes the socket leader (one
 /// at a time): the progress thread stops watching the sockets (Transport::park), and the leader
-/// reads them itself, spinning briefly and then blocking in poll on them, so an answer wakes
-/// the waiting thread directly. Other app waiters block on cv_; the leader notifies them.
+/// reads them itself, looking/yielding as the WaitPolicy says and then blocking in poll on
+/// them, so an answer wakes the waiting thread directly. Other app waiters block on cv_; the
+/// leader notifies them. A leader that leaves inside a loop of waits keeps the sockets parked
+/// (the next wait takes them without syscalls); otherwise it hands them back (net::Handover).
 class Node : public std::enable_shared_from_this<Node> {
 public:
   struct Params {
@@ -82,6 +85,7 @@ private:
   void receive_locked(unsigned which = 3); ///< drains the sockets (Transport::k*) into the core (mu_ held)
   bool wait_step(std::unique_lock<std::mutex> &lk, Clock::time_point deadline, unsigned &spins, bool &leader);
   void resign_leader_locked(); ///< hands the sockets back to the progress thread (mu_ held)
+  bool take_back_sockets_locked(); ///< unpark if no leader holds them; true if it did
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
@@ -91,6 +95,9 @@ private:
   std::unique_ptr<net::SessionCore> core_;
   std::unique_ptr<net::Interceptor> interceptor_;
   std::unique_ptr<Transport> transport_;
+  net::WaitPolicy policy_;       ///< used by the leader only (one thread at a time)
+  net::Handover handover_;       ///< mu_
+  std::shared_ptr<std::vector<std::uint8_t>> rx_spare_; ///< reused for control frames (no allocation)
   std::thread thread_;
   std::atomic<bool> flush_requested_{false};
   std::atomic<std::uint64_t> writes_{0}; ///< bumped by every write; a flush waits for a pause
