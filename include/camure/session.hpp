@@ -166,14 +166,11 @@ private:
   bool done_ = false;
 };
 
-/// A barrier group handle (coordinator or member side).
-class CAMURE_API BarrierGroup {
+namespace detail {
+/// What every group handle shares: the node, the group id, membership and admission. Moving
+/// transfers the membership; destroying (or assigning over) a handle leaves the group.
+class CAMURE_API GroupHandle {
 public:
-  BarrierGroup();
-  ~BarrierGroup(); ///< leaves the group
-  BarrierGroup(BarrierGroup &&) noexcept;
-  BarrierGroup &operator=(BarrierGroup &&) noexcept;
-
   GroupId id() const noexcept { return id_; }
   /// Members admitted (the coordinator not counted).
   std::size_t members() const;
@@ -184,6 +181,26 @@ public:
   /// Coordinator: admits members as they ask until at least `count` are in the group.
   void accept_until(std::size_t count, Duration timeout, std::error_code &ec);
   void accept_until(std::size_t count, Duration timeout);
+
+protected:
+  GroupHandle() = default;
+  GroupHandle(std::shared_ptr<Node> n, GroupId id, const char *kind) : node_(std::move(n)), id_(id), kind_(kind) {}
+  ~GroupHandle(); ///< leaves the group
+  GroupHandle(GroupHandle &&) noexcept;
+  GroupHandle &operator=(GroupHandle &&) noexcept;
+  std::shared_ptr<Node> node_;
+  GroupId id_ = 0;
+  const char *kind_ = "group"; ///< "barrier" / "broadcast", for exception messages
+};
+} // namespace detail
+
+/// A barrier group handle (coordinator or member side).
+class CAMURE_API BarrierGroup : public detail::GroupHandle {
+public:
+  BarrierGroup() = default;
+  BarrierGroup(BarrierGroup &&) noexcept = default;
+  BarrierGroup &operator=(BarrierGroup &&) noexcept = default;
+
   /// Blocks until the coordinator and every current member have arrived.
   void wait(Duration timeout, std::error_code &ec);
   void wait(Duration timeout = forever);
@@ -191,26 +208,17 @@ public:
 private:
   friend class Coordinator;
   friend class Member;
-  BarrierGroup(std::shared_ptr<Node> n, GroupId id) : node_(std::move(n)), id_(id) {}
-  std::shared_ptr<Node> node_;
-  GroupId id_ = 0;
+  BarrierGroup(std::shared_ptr<Node> n, GroupId id) : GroupHandle(std::move(n), id, "barrier") {}
 };
 
 /// A broadcast group handle. Every participant may send (its own FIFO stream) and receives
 /// what the others send (not its own messages).
-class CAMURE_API BroadcastGroup {
+class CAMURE_API BroadcastGroup : public detail::GroupHandle {
 public:
-  BroadcastGroup();
-  ~BroadcastGroup(); ///< leaves the group
-  BroadcastGroup(BroadcastGroup &&) noexcept;
-  BroadcastGroup &operator=(BroadcastGroup &&) noexcept;
+  BroadcastGroup() = default;
+  BroadcastGroup(BroadcastGroup &&) noexcept = default;
+  BroadcastGroup &operator=(BroadcastGroup &&) noexcept = default;
 
-  GroupId id() const noexcept { return id_; }
-  std::size_t members() const;
-  std::size_t accept(Duration timeout, std::error_code &ec); ///< see BarrierGroup::accept
-  std::size_t accept(Duration timeout = forever);
-  void accept_until(std::size_t count, Duration timeout, std::error_code &ec);
-  void accept_until(std::size_t count, Duration timeout);
   /// Waits until this node's view of the group has at least `count` members (coordinator not
   /// counted). A member that sends should wait for the view before relying on delivery.
   void wait_for_members(std::size_t count, Duration timeout, std::error_code &ec);
@@ -234,9 +242,7 @@ private:
   friend class Coordinator;
   friend class Member;
   friend class MessageWriter;
-  BroadcastGroup(std::shared_ptr<Node> n, GroupId id) : node_(std::move(n)), id_(id) {}
-  std::shared_ptr<Node> node_;
-  GroupId id_ = 0;
+  BroadcastGroup(std::shared_ptr<Node> n, GroupId id) : GroupHandle(std::move(n), id, "broadcast") {}
 };
 
 /// Starts and owns a session. Destroying it stops the progress thread and closes the sockets;

@@ -15,10 +15,6 @@ Clock::time_point deadline_of(Duration d) {
   return d >= kForever ? Clock::time_point::max() : now + d;
 }
 std::error_code closed() { return make_error_code(errc::closed); }
-template <class T> T check(T v, const std::error_code &ec, const char *what) {
-  throw_if(ec, what);
-  return v;
-}
 std::span<const std::uint8_t> u8(std::span<const std::byte> b) {
   return {reinterpret_cast<const std::uint8_t *>(b.data()), b.size()};
 }
@@ -48,68 +44,72 @@ std::string Message::Reader::read_all() {
   return s;
 }
 
-// ---------------------------------------------------------------- shared group helpers
+// ---------------------------------------------------------------- GroupHandle (shared)
 namespace {
-std::size_t group_members(const std::shared_ptr<Node> &n, GroupId g) {
-  if (!n) return 0;
-  return n->with_core([&](net::SessionCore &c) { return c.members(g); });
+void leave(const std::shared_ptr<Node> &n, GroupId g) {
+  if (n) n->with_core([&](net::SessionCore &c) { c.leave_group(g, n->now()); });
 }
-std::size_t group_accept(const std::shared_ptr<Node> &n, GroupId g, Duration timeout, std::error_code &ec) {
-  ec.clear();
-  if (!n) return ec = closed(), 0;
+std::error_code not_coordinator(const std::shared_ptr<Node> &n) {
+  if (!n) return closed();
   if (n->with_core([](net::SessionCore &c) { return c.role(); }) != net::Role::coordinator)
-    return ec = make_error_code(errc::unsupported), 0;
+    return make_error_code(errc::unsupported);
+  return {};
+}
+} // namespace
+
+namespace detail {
+GroupHandle::~GroupHandle() { leave(node_, id_); }
+GroupHandle::GroupHandle(GroupHandle &&o) noexcept : node_(std::move(o.node_)), id_(o.id_), kind_(o.kind_) {}
+GroupHandle &GroupHandle::operator=(GroupHandle &&o) noexcept {
+  if (this != &o) {
+    leave(node_, id_);
+    node_ = std::move(o.node_);
+    id_ = o.id_;
+    kind_ = o.kind_;
+  }
+  return *this;
+}
+
+std::size_t GroupHandle::members() const {
+  if (!node_) return 0;
+  return node_->with_core([&](net::SessionCore &c) { return c.members(id_); });
+}
+
+std::size_t GroupHandle::accept(Duration timeout, std::error_code &ec) {
+  if ((ec = not_coordinator(node_))) return 0;
   std::size_t admitted = 0;
-  ec = n->wait(
+  ec = node_->wait(
       [&](net::SessionCore &c) {
-        admitted = c.accept(g, n->now());
+        admitted = c.accept(id_, node_->now());
         return admitted > 0;
       },
       deadline_of(timeout));
   return admitted;
 }
-void group_accept_until(const std::shared_ptr<Node> &n, GroupId g, std::size_t count, Duration timeout,
-                        std::error_code &ec) {
-  ec.clear();
-  if (!n) return void(ec = closed());
-  if (n->with_core([](net::SessionCore &c) { return c.role(); }) != net::Role::coordinator)
-    return void(ec = make_error_code(errc::unsupported));
-  ec = n->wait(
+std::size_t GroupHandle::accept(Duration timeout) {
+  std::error_code ec;
+  const auto n = accept(timeout, ec);
+  throw_if(ec, (std::string(kind_) + " accept").c_str());
+  return n;
+}
+
+void GroupHandle::accept_until(std::size_t count, Duration timeout, std::error_code &ec) {
+  if ((ec = not_coordinator(node_))) return;
+  ec = node_->wait(
       [&](net::SessionCore &c) {
-        c.accept(g, n->now());
-        return c.members(g) >= count;
+        c.accept(id_, node_->now());
+        return c.members(id_) >= count;
       },
       deadline_of(timeout));
 }
-void leave(const std::shared_ptr<Node> &n, GroupId g) {
-  if (n) n->with_core([&](net::SessionCore &c) { c.leave_group(g, n->now()); });
+void GroupHandle::accept_until(std::size_t count, Duration timeout) {
+  std::error_code ec;
+  accept_until(count, timeout, ec);
+  throw_if(ec, (std::string(kind_) + " accept_until").c_str());
 }
-} // namespace
+} // namespace detail
 
 // ---------------------------------------------------------------- BarrierGroup
-BarrierGroup::BarrierGroup() = default;
-BarrierGroup::~BarrierGroup() { leave(node_, id_); }
-BarrierGroup::BarrierGroup(BarrierGroup &&o) noexcept : node_(std::move(o.node_)), id_(o.id_) {}
-BarrierGroup &BarrierGroup::operator=(BarrierGroup &&o) noexcept {
-  if (this != &o) {
-    leave(node_, id_);
-    node_ = std::move(o.node_);
-    id_ = o.id_;
-  }
-  return *this;
-}
-std::size_t BarrierGroup::members() const { return group_members(node_, id_); }
-std::size_t BarrierGroup::accept(Duration t, std::error_code &ec) { return group_accept(node_, id_, t, ec); }
-std::size_t BarrierGroup::accept(Duration t) {
-  std::error_code ec;
-  return check(accept(t, ec), ec, "barrier accept");
-}
-void BarrierGroup::accept_until(std::size_t n, Duration t, std::error_code &ec) { group_accept_until(node_, id_, n, t, ec); }
-void BarrierGroup::accept_until(std::size_t n, Duration t) {
-  std::error_code ec;
-  accept_until(n, t, ec);
-  throw_if(ec, "barrier accept_until");
-}
 void BarrierGroup::wait(Duration timeout, std::error_code &ec) {
   ec.clear();
   if (!node_) return void(ec = closed());
@@ -131,31 +131,6 @@ void BarrierGroup::wait(Duration timeout) {
 }
 
 // ---------------------------------------------------------------- BroadcastGroup
-BroadcastGroup::BroadcastGroup() = default;
-BroadcastGroup::~BroadcastGroup() { leave(node_, id_); }
-BroadcastGroup::BroadcastGroup(BroadcastGroup &&o) noexcept : node_(std::move(o.node_)), id_(o.id_) {}
-BroadcastGroup &BroadcastGroup::operator=(BroadcastGroup &&o) noexcept {
-  if (this != &o) {
-    leave(node_, id_);
-    node_ = std::move(o.node_);
-    id_ = o.id_;
-  }
-  return *this;
-}
-std::size_t BroadcastGroup::members() const { return group_members(node_, id_); }
-std::size_t BroadcastGroup::accept(Duration t, std::error_code &ec) { return group_accept(node_, id_, t, ec); }
-std::size_t BroadcastGroup::accept(Duration t) {
-  std::error_code ec;
-  return check(accept(t, ec), ec, "broadcast accept");
-}
-void BroadcastGroup::accept_until(std::size_t n, Duration t, std::error_code &ec) {
-  group_accept_until(node_, id_, n, t, ec);
-}
-void BroadcastGroup::accept_until(std::size_t n, Duration t) {
-  std::error_code ec;
-  accept_until(n, t, ec);
-  throw_if(ec, "broadcast accept_until");
-}
 void BroadcastGroup::wait_for_members(std::size_t count, Duration timeout, std::error_code &ec) {
   ec.clear();
   if (!node_) return void(ec = closed());
