@@ -55,11 +55,41 @@ void write_header(const FrameHeader &h, std::uint8_t *p, std::size_t payload_len
 }
 } // namespace
 
+namespace {
+/// The 16-byte tag of frame bytes [p, p + body) (header already written). See frame.hpp.
+void compute_tag(const std::array<std::uint8_t, kKeySize> &key, const std::uint8_t *p, std::size_t body,
+                 std::uint8_t *tag) {
+  if (p[layout::type] != static_cast<std::uint8_t>(FrameType::data)) {
+    crypto_generichash(tag, layout::tag_size, p, body, key.data(), key.size());
+    return;
+  }
+  static_assert(crypto_aead_chacha20poly1305_ietf_KEYBYTES == 32 && crypto_aead_chacha20poly1305_ietf_NPUBBYTES == 12 &&
+                crypto_aead_chacha20poly1305_ietf_ABYTES == layout::tag_size);
+  // Stream key: one BLAKE2b compression over the fields that name the sender's stream.
+  std::uint8_t info[28] = {'C', 'A', 'M', 'D'};
+  std::memcpy(info + 4, p + layout::session, 8);
+  std::memcpy(info + 12, p + layout::epoch, 4);
+  std::memcpy(info + 16, p + layout::sender, 4);
+  std::memcpy(info + 20, p + layout::group, 4);
+  std::memcpy(info + 24, p + layout::aux, 4);
+  std::uint8_t stream_key[crypto_aead_chacha20poly1305_ietf_KEYBYTES];
+  crypto_generichash(stream_key, sizeof stream_key, info, sizeof info, key.data(), key.size());
+  std::uint8_t nonce[crypto_aead_chacha20poly1305_ietf_NPUBBYTES];
+  std::memcpy(nonce, p + layout::seq, 8);
+  std::memcpy(nonce + 8, "DATA", 4);
+  unsigned long long tag_len = 0;
+  std::uint8_t none[1] = {0}; // the empty message and ciphertext (the API wants real pointers)
+  crypto_aead_chacha20poly1305_ietf_encrypt_detached(none, tag, &tag_len, none, 0, p, body, nullptr, nonce,
+                                                     stream_key);
+  sodium_memzero(stream_key, sizeof stream_key);
+}
+} // namespace
+
 std::size_t Codec::seal_in_place(const FrameHeader &h, std::uint8_t *buf, std::size_t payload_len) const {
   write_header(h, buf, payload_len, key_.has_value());
   const std::size_t body = layout::header_size + payload_len;
   if (!key_) return body;
-  crypto_generichash(buf + body, layout::tag_size, buf, body, key_->data(), key_->size());
+  compute_tag(*key_, buf, body, buf + body);
   return body + layout::tag_size;
 }
 
@@ -94,7 +124,7 @@ std::optional<Frame> Codec::decode(std::span<const std::uint8_t> d, DropCounters
   if (has_tag) {
     std::array<std::uint8_t, layout::tag_size> tag{};
     const std::size_t body = layout::header_size + plen;
-    crypto_generichash(tag.data(), tag.size(), p, body, key_->data(), key_->size());
+    compute_tag(*key_, p, body, tag.data());
     if (sodium_memcmp(tag.data(), p + body, tag.size()) != 0) return fail(DropReason::auth_failed);
   }
   Frame f;

@@ -1,6 +1,8 @@
 // Reliable broadcast sender: packs chunks into packets, honours the byte window, repairs on NAK.
 #include "runtime/net/sender_stream.hpp"
 
+#include <sodium.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -10,10 +12,16 @@ namespace {
 constexpr std::size_t kMaxNakRanges = 64;
 constexpr std::uint64_t kMaxNakRangeLen = 4096;
 constexpr std::size_t kMaxStartsPerStatus = 64;
+
+std::uint32_t random_salt() {
+  if (sodium_init() < 0) { /* randombytes still works */ }
+  return randombytes_random();
+}
 } // namespace
 
 SenderStream::SenderStream(const SenderConfig &cfg, const Codec &codec, const FrameContext &ctx, Emit emit)
-    : cfg_(cfg), codec_(codec), ctx_(ctx), emit_(std::move(emit)), next_seq_(cfg.initial_seq) {
+    : cfg_(cfg), codec_(codec), ctx_(ctx), emit_(std::move(emit)), next_seq_(cfg.initial_seq),
+      salt_(cfg.salt != 0 ? cfg.salt : random_salt()) {
   cfg_.max_datagram = std::clamp<std::size_t>(cfg_.max_datagram, codec_.overhead() + chunk::header_size + 1, kMaxDatagram);
   open_.resize(cfg_.max_datagram);
 }
@@ -86,6 +94,7 @@ void SenderStream::seal(Nanos now) {
   h.epoch = ctx_.epoch;
   h.sender = ctx_.self;
   h.group = cfg_.group;
+  h.aux = salt_;
   h.seq = next_seq_;
   const std::size_t size = codec_.seal_in_place(h, open_.data(), open_used_);
   Packet p;

@@ -21,6 +21,9 @@ struct SenderConfig {
   std::uint64_t initial_seq = 0;
   Nanos repair_holdoff = 200'000;  ///< min time between repairs of one packet to one path
   Nanos status_interval = 1'000'000;
+  /// Goes in every DATA frame's aux and into its tag's stream key (frame.hpp), so a stream
+  /// re-created under the same sender and group never reuses a (key, nonce). 0 = random.
+  std::uint32_t salt = 0;
 };
 
 struct SenderStats {
@@ -86,6 +89,7 @@ private:
   FrameContext ctx_;
   Emit emit_;
   std::uint64_t next_seq_;
+  std::uint32_t salt_;
   std::deque<Packet> retained_; ///< sealed, not yet acknowledged by everyone (consecutive seqs)
   std::vector<std::vector<std::uint8_t>> free_;
   std::size_t in_flight_ = 0;

@@ -137,3 +137,35 @@ TEST(NetFrame, SealInPlaceMatchesEncode) {
   EXPECT_EQ(n, ref.size());
   EXPECT_EQ(buf, ref);
 }
+
+TEST(NetFrame, DataAndControlFramesEachCarryTheirOwnTag) {
+  // DATA frames use the stream-keyed Poly1305 tag, every other type keyed BLAKE2b; both must
+  // bind every header field (a replayed packet under another salt, sequence or sender fails).
+  const Codec c(key(4));
+  for (FrameType t : {FrameType::data, FrameType::ack, FrameType::status}) {
+    FrameHeader h = sample();
+    h.type = t;
+    std::vector<std::uint8_t> f;
+    const std::vector<std::uint8_t> payload(1300, 0x5a);
+    c.encode(h, payload, f);
+    DropCounters d;
+    ASSERT_TRUE(c.decode(f, &d)) << static_cast<int>(t);
+    for (std::size_t field : {layout::session, layout::epoch, layout::sender, layout::group, layout::aux, layout::seq}) {
+      auto g = f;
+      g[field] ^= 1;
+      EXPECT_FALSE(c.decode(g, &d)) << "type " << static_cast<int>(t) << " field at " << field;
+    }
+    auto g = f;
+    g[layout::header_size + 700] ^= 0x80;
+    EXPECT_FALSE(c.decode(g, &d));
+    EXPECT_EQ(d.get(DropReason::auth_failed), 7u);
+  }
+  // Same packet under two salts: different tags (so a re-created stream never repeats one).
+  FrameHeader a = sample(), b = sample();
+  b.aux ^= 0x10000;
+  std::vector<std::uint8_t> fa, fb;
+  c.encode(a, std::vector<std::uint8_t>(64, 1), fa);
+  c.encode(b, std::vector<std::uint8_t>(64, 1), fb);
+  EXPECT_NE(std::vector<std::uint8_t>(fa.end() - layout::tag_size, fa.end()),
+            std::vector<std::uint8_t>(fb.end() - layout::tag_size, fb.end()));
+}
