@@ -1,4 +1,5 @@
 // camurerun: starts N ranks of a program on this host (local mode) and returns the job's status.
+#include "launcher/agent_command.hpp"
 #include "launcher/binding_setup.hpp"
 #include "launcher/host_map.hpp"
 #include "launcher/hostfile.hpp"
@@ -74,38 +75,6 @@ std::optional<rlimit> raise_fd_limit() {
     ::setrlimit(RLIMIT_NOFILE, &rl);
   }
   return original;
-}
-
-/// Splits a command/options string into words: blanks separate, '...' and "..." group,
-/// backslash escapes (as a shell would, without expansions).
-bool split_words(const std::string &text, std::vector<std::string> &out) {
-  std::string cur;
-  bool in_word = false;
-  char quote = 0;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (quote) {
-      if (c == quote) quote = 0;
-      else if (c == '\\' && quote == '"' && i + 1 < text.size()) cur += text[++i];
-      else cur += c;
-    } else if (c == '\'' || c == '"') {
-      quote = c;
-      in_word = true;
-    } else if (c == '\\' && i + 1 < text.size()) {
-      cur += text[++i];
-      in_word = true;
-    } else if (c == ' ' || c == '\t' || c == '\n') {
-      if (in_word) out.push_back(cur);
-      cur.clear();
-      in_word = false;
-    } else {
-      cur += c;
-      in_word = true;
-    }
-  }
-  if (quote) return false;
-  if (in_word) out.push_back(cur);
-  return true;
 }
 
 /// Arranges remote hosts in a launch tree: at most `fanout` direct children; each takes a
@@ -243,12 +212,11 @@ int run(int argc, char **argv) {
   const std::vector<std::string> extra_env = {"CAMURE_MCAST=" + mcast, "CAMURE_MCAST_TTL=" + std::to_string(o.mcast_ttl)};
 
   std::vector<std::string> agent;
-  if (!split_words(o.launch_agent, agent) || agent.empty()) return usage_error("--launch-agent: cannot parse '" + o.launch_agent + "'");
   {
     std::string opts = o.ssh_opts;
     if (opts.empty())
       if (const char *e = std::getenv("CAMURE_SSH_OPTS")) opts = e;
-    if (!split_words(opts, agent)) return usage_error("--ssh-opts: unbalanced quotes in '" + opts + "'");
+    if (!build_agent_command(o.launch_agent, opts, agent, why)) return usage_error(why);
   }
   const std::string proxy_path = o.proxy.empty() ? default_proxy_path() : o.proxy;
 
