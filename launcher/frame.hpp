@@ -35,6 +35,7 @@ enum class FrameType : std::uint8_t {
   ready = 17,         ///< string node address: every rank of the host was started
   host_failed = 18,   ///< string why, u32 count, u32 ranks...: a host of the proxy's subtree failed
   info = 19,          ///< string lines: camurerun prints them on stderr (e.g. --report-bindings)
+  finished = 20,      ///< (empty) every rank ended and the host is cleaned up; the proxy exits next
 };
 
 /// Builds one frame's payload field by field.

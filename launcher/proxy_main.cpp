@@ -33,7 +33,28 @@ namespace {
 
 using namespace camure::launcher;
 
-bool send_frame(std::string frame) { return write_all(1, frame); }
+/// Frames for camurerun are batched: everything one round of the event loop produced goes out
+/// in one write, so one ssh packet (and one wake-up of sshd, ssh and camurerun) carries them.
+std::string g_pending;
+bool g_broken = false; ///< camurerun (or the channel) is gone
+constexpr std::size_t kFlushBytes = 64 * 1024;
+
+/// Writes the queued frames (blocking: camurerun's pace bounds our memory).
+bool flush_frames() {
+  if (!g_pending.empty() && !g_broken && !write_all(1, g_pending)) g_broken = true;
+  g_pending.clear();
+  return !g_broken;
+}
+
+void queue_frame(std::string_view frame) {
+  g_pending += frame;
+  if (g_pending.size() >= kFlushBytes) flush_frames();
+}
+
+bool send_frame(std::string_view frame) {
+  queue_frame(frame);
+  return flush_frames();
+}
 
 [[noreturn]] void die(const std::string &why) {
   send_frame(FrameWriter(FrameType::fatal).str(why).finish());
@@ -44,7 +65,6 @@ bool send_frame(std::string frame) { return write_all(1, frame); }
 class Relay final : public RankEvents {
 public:
   explicit Relay(Janitor &janitor) : janitor_(janitor) {}
-  bool broken = false;
   Spawner *spawner = nullptr;
   void on_started(int rank, pid_t pid) override {
     if (spawner && spawner->is_local(rank)) janitor_.add_group(pid); // not a subtree host's pid
@@ -74,9 +94,7 @@ public:
 
 private:
   static std::uint32_t u(int v) { return static_cast<std::uint32_t>(v); }
-  void put(std::string f) {
-    if (!broken && !send_frame(std::move(f))) broken = true; // camurerun is gone: tear down
-  }
+  static void put(const std::string &f) { queue_frame(f); } // flushed once per loop round
   Janitor &janitor_;
 };
 
@@ -304,11 +322,14 @@ int run() {
     while (spawner.running() > 0) {
       loop.run_once(std::chrono::milliseconds(1000));
       spawner.reap();
-      if (relay.broken) teardown();
+      if (!flush_frames()) teardown(); // camurerun is gone: tear down
     }
+    flush_frames();
   }
   janitor.finish();
   remove_job_segments(m.job_id);
+  // Our part is over and cleaned up: camurerun need not wait for the ssh session to close.
+  send_frame(FrameWriter(FrameType::finished).finish());
   return code;
 }
 

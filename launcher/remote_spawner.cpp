@@ -43,6 +43,11 @@ RemoteSpawner::RemoteSpawner(EventLoop &loop, RankEvents &events, RemoteLaunch l
     : loop_(loop), events_(events), l_(std::move(launch)) {}
 
 RemoteSpawner::~RemoteSpawner() {
+  // After a normal end the proxy cleans up its host, says `finished` and exits; the ssh session
+  // would then take a few more round trips to close. We need not wait for those: once the
+  // proxy has finished (or the host failed) the agent is killed at once. An older proxy that
+  // never says `finished`: wait (bounded) for the agent to exit by itself, as before.
+  if (pid_ > 0 && !exited_ && !failed_) await_finished(EventLoop::Clock::now() + std::chrono::seconds(3));
   for (int *fd : {&to_, &from_, &err_, &stdin_rd_, &stdin_wr_}) {
     if (*fd >= 0) {
       loop_.unwatch(*fd);
@@ -51,10 +56,9 @@ RemoteSpawner::~RemoteSpawner() {
     }
   }
   if (pid_ > 0 && !exited_) {
-    // After a normal end the proxy is finishing its clean-up and the agent exits by itself
-    // (its stdin is closed now); give it a bounded moment, then kill it.
     int st = 0;
-    const auto deadline = EventLoop::Clock::now() + std::chrono::seconds(failed_ ? 0 : 3);
+    const bool done = failed_ || finished_;
+    const auto deadline = EventLoop::Clock::now() + std::chrono::seconds(done ? 0 : 3);
     while (::waitpid(pid_, &st, WNOHANG) == 0) {
       if (EventLoop::Clock::now() >= deadline) {
         ::kill(-pid_, SIGKILL);
@@ -67,6 +71,17 @@ RemoteSpawner::~RemoteSpawner() {
   }
   for (auto id : {launch_timer_, kill_timer_})
     if (id) loop_.cancel_timer(*id);
+}
+
+void RemoteSpawner::await_finished(EventLoop::Clock::time_point deadline) {
+  while (from_ >= 0 && !finished_ && !failed_) {
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - EventLoop::Clock::now()).count();
+    if (left <= 0) return;
+    pollfd p{from_, POLLIN, 0};
+    const int n = ::poll(&p, 1, static_cast<int>(left));
+    if (n < 0 && errno != EINTR) return;
+    if (n > 0) on_stdout(); // frames (every rank is reported: only `finished` matters), or EOF
+  }
 }
 
 std::error_code RemoteSpawner::launch(const JobSpec &, std::string &why) {
@@ -328,6 +343,7 @@ void RemoteSpawner::handle(const Frame &f) {
     if (p.ok()) events_.on_host_failed(why, lost);
     break;
   }
+  case FrameType::finished: finished_ = true; break;
   case FrameType::ready: {
     ready_ = true;
     if (launch_timer_) {

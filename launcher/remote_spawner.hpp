@@ -49,6 +49,9 @@ private:
   void handle(const Frame &f);
   void fail(const std::string &why);
   void channel_ended();
+  /// After the last rank: reads the channel until the proxy's `finished` frame, its EOF or
+  /// `deadline`.
+  void await_finished(EventLoop::Clock::time_point deadline);
 
   EventLoop &loop_;
   RankEvents &events_;
@@ -61,7 +64,7 @@ private:
   FrameReader reader_;
   std::string err_tail_;               ///< last lines of the agent's stderr (for messages)
   std::set<int> live_;                 ///< ranks not yet reported ended
-  bool ready_ = false, failed_ = false, exited_ = false, eof_ = false;
+  bool ready_ = false, failed_ = false, exited_ = false, eof_ = false, finished_ = false;
   std::string fatal_;
   int agent_status_ = 0;
   std::optional<EventLoop::TimerId> launch_timer_, kill_timer_;
