@@ -159,6 +159,8 @@ std::error_code LocalSpawner::launch(const JobSpec &job, std::string &why) {
     sigset_t all, old;
     sigfillset(&all);
     ::sigprocmask(SIG_SETMASK, &all, &old);
+    // fork, not vfork: a vfork parent sleeps until the child has exec'd, which serialises the
+    // ranks' start-up behind each other on a busy host (measured: 16 ranks start slower).
     const pid_t pid = ::fork();
     if (pid == 0) child_main(plan); // unblocks after resetting dispositions
     const int fork_errno = errno;
