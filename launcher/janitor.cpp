@@ -91,6 +91,7 @@ sigset_t ignored_set() {
   ::syscall(SYS_close_range, 4U, ~0U, 0U);
 
   std::set<pid_t> groups;
+  bool done = false; ///< camurerun saw every group gone and removed the segments itself
   std::string buf;
   char chunk[512];
   for (;;) {
@@ -100,11 +101,14 @@ sigset_t ignored_set() {
     buf.append(chunk, static_cast<std::size_t>(n));
     std::size_t nl;
     while ((nl = buf.find('\n')) != std::string::npos) {
+      if (buf.compare(0, nl, "done") == 0) done = true;
       const long v = std::strtol(buf.c_str(), nullptr, 10);
       if (v > 1) groups.insert(static_cast<pid_t>(v));
       buf.erase(0, nl + 1);
     }
   }
+  // Nothing left to do: and no kill(-g) now, when a reaped group's id may already be reused.
+  if (done) ::_exit(0);
 
   // Leftovers: ranks (if camurerun died) and anything they started in their groups.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
@@ -146,10 +150,12 @@ Janitor Janitor::start(const std::string &job_id, std::error_code &ec) {
   ::close(fds[0]);
   j.pid_ = pid;
   j.fd_ = fds[1];
+  j.job_id_ = job_id;
   return j;
 }
 
-Janitor::Janitor(Janitor &&o) noexcept : pid_(o.pid_), fd_(o.fd_) {
+Janitor::Janitor(Janitor &&o) noexcept
+    : pid_(o.pid_), fd_(o.fd_), job_id_(std::move(o.job_id_)), groups_(std::move(o.groups_)) {
   o.pid_ = -1;
   o.fd_ = -1;
 }
@@ -159,6 +165,8 @@ Janitor &Janitor::operator=(Janitor &&o) noexcept {
     finish();
     pid_ = o.pid_;
     fd_ = o.fd_;
+    job_id_ = std::move(o.job_id_);
+    groups_ = std::move(o.groups_);
     o.pid_ = -1;
     o.fd_ = -1;
   }
@@ -169,12 +177,29 @@ Janitor::~Janitor() { finish(); }
 
 void Janitor::add_group(pid_t pgid) {
   if (fd_ < 0) return;
+  groups_.push_back(pgid);
   const std::string line = std::to_string(pgid) + "\n";
   [[maybe_unused]] ssize_t r = ::write(fd_, line.data(), line.size()); // < PIPE_BUF: atomic
 }
 
 void Janitor::finish() {
   if (fd_ >= 0) {
+    // A group with any process left (a zombie leader too) makes kill() succeed: those are
+    // killed here at once and the janitor waits for them. None left: the fast end.
+    bool left = false;
+    for (pid_t g : groups_)
+      if (g > 1 && ::kill(-g, SIGKILL) == 0) left = true;
+    if (!left && pid_ > 0) {
+      remove_job_segments(job_id_);
+      static constexpr char kDone[] = "done\n";
+      [[maybe_unused]] ssize_t r = ::write(fd_, kDone, sizeof kDone - 1);
+      ::close(fd_);
+      fd_ = -1;
+      int st = 0;
+      ::waitpid(pid_, &st, WNOHANG); // reaped if already gone; else it exits on its own
+      pid_ = -1;
+      return;
+    }
     ::close(fd_);
     fd_ = -1;
   }

@@ -4,6 +4,7 @@
 #include <string>
 #include <sys/types.h>
 #include <system_error>
+#include <vector>
 
 namespace camure::launcher {
 
@@ -23,13 +24,19 @@ public:
 
   /// Tells the janitor about a rank's process group (= its pid).
   void add_group(pid_t pgid);
-  /// Closes the pipe and waits (bounded) for the janitor to finish its cleanup.
+  /// Ends the janitor's watch. If every rank's process group is already gone (the usual end:
+  /// all ranks reaped, nothing left behind), removes the job's segments here and tells the
+  /// janitor it is done: it exits at once and is not waited for (no round trip through a
+  /// process that may have to wait for a cpu). Otherwise closes the pipe and waits (bounded)
+  /// for the janitor to kill what is left and clean up.
   void finish();
   pid_t pid() const { return pid_; }
 
 private:
   pid_t pid_ = -1;
   int fd_ = -1;
+  std::string job_id_;
+  std::vector<pid_t> groups_;
 };
 
 /// The janitor's body (runs in the forked process; never returns). Exposed for tests.

@@ -76,3 +76,31 @@ TEST(LauncherJanitor, IgnoresTerminalSignalsUntilItsPipeCloses) {
   EXPECT_FALSE(segment_exists("camure-" + job + "-seg"));
   ::shm_unlink(("/camure-" + job + "-seg").c_str()); // leave nothing behind if this failed
 }
+
+TEST(LauncherJanitor, UsualEndRemovesSegmentsWithoutWaitingForTheJanitor) {
+  // Every rank group already gone (reaped, nothing left): finish() removes the segments itself
+  // and the janitor, told it is done, exits on its own.
+  const std::string job = camure::launcher::make_job_id();
+  make_segment("camure-" + job + "-seg");
+  std::error_code ec;
+  camure::launcher::Janitor j = camure::launcher::Janitor::start(job, ec);
+  ASSERT_FALSE(ec) << ec.message();
+  const pid_t janitor = j.pid();
+  const pid_t rank = start_group_sleeper();
+  j.add_group(rank);
+  ::kill(rank, SIGKILL);
+  int st = 0;
+  ASSERT_EQ(::waitpid(rank, &st, 0), rank);
+  j.finish();
+  EXPECT_EQ(j.pid(), -1);
+  EXPECT_FALSE(segment_exists("camure-" + job + "-seg")); // by finish() itself, at once
+  ::shm_unlink(("/camure-" + job + "-seg").c_str());      // leave nothing behind if this failed
+  // The janitor exits by itself (it may already have been reaped by finish()).
+  const pid_t r = ::waitpid(janitor, &st, 0);
+  if (r == janitor) {
+    EXPECT_TRUE(WIFEXITED(st)) << st;
+    EXPECT_EQ(WEXITSTATUS(st), 0);
+  } else {
+    EXPECT_EQ(errno, ECHILD);
+  }
+}
