@@ -106,6 +106,8 @@ std::shared_ptr<Node> Node::create(const Params &p, std::error_code &ec) {
   // The progress thread holds only a raw pointer: shutdown() joins it before anything dies.
   Node *self = n.get();
   const auto tick = std::max<std::chrono::microseconds>(std::chrono::microseconds(200), o.retransmit_interval / 2);
+  n->fast_tick_ = tick;
+  n->slow_tick_ = 4 * tick;
   n->thread_ = std::thread([self, t, tick] {
     t->run([self] { self->on_datagrams_ready(); }, [self] { self->on_tick(); }, tick);
   });
@@ -214,6 +216,7 @@ bool Node::wait_step(std::unique_lock<std::mutex> &lk, Clock::time_point deadlin
   // Wait on the sockets themselves, without the lock (the progress thread must be able to
   // tick meanwhile): look, yield or block as the policy says; the datagram wakes this thread,
   // nobody hands over. notify_locked() interrupts through the transport's eventfd.
+  if (now_tp - last_tick_ >= fast_tick_) tick_locked(); // the progress thread ticks slowly meanwhile
   if (spins == 1) policy_.start(to_nanos(now_tp));
   // The first step only looks: an answer may be there already (and the pred just ran).
   const auto act = spins == 1 ? std::optional<net::WaitPolicy::Action>() : policy_.next(to_nanos(now_tp));
@@ -222,8 +225,8 @@ bool Node::wait_step(std::unique_lock<std::mutex> &lk, Clock::time_point deadlin
   lk.unlock();
   unsigned readable = 0;
   if (act == net::WaitPolicy::Action::block) {
-    readable = t->poll_wait(std::min<Clock::duration>(deadline - now_tp, std::chrono::milliseconds(50)),
-                            std::chrono::nanoseconds(0));
+    // Wake for the next tick (the progress thread leaves them to us while we wait).
+    readable = t->poll_wait(std::min<Clock::duration>(deadline - now_tp, fast_tick_), std::chrono::nanoseconds(0));
   } else {
     if (act == net::WaitPolicy::Action::yield) {
       const auto before = Clock::now();
@@ -319,19 +322,31 @@ void Node::on_datagrams_ready() {
   notify_locked();
 }
 
-void Node::on_tick() {
-  std::lock_guard<std::mutex> lk(mu_);
+void Node::tick_locked() {
   const auto state = core_->state();
   const auto evictions = core_->evictions();
   core_->tick(now());
+  last_tick_ = Clock::now();
   if (interceptor_ && transport_) interceptor_->flush([this](const net::PeerAddr *x, std::span<const std::uint8_t> y) { transport_->send(x, y); });
-  if (take_back_sockets_locked()) receive_locked(); // the end of a loop of waits left them parked
   flush_locked();
   // Ticks retransmit and send heartbeats; only a lost coordinator or an eviction (a view
   // change that may release a barrier) can satisfy a waiter, so only then wake the leader
   // blocked on the sockets (the cv waiters are cheap to poke).
   if (waiters_ > 0) cv_.notify_all();
   if (leader_polling_ && (state != core_->state() || evictions != core_->evictions())) transport_->wake();
+}
+
+void Node::on_tick() {
+  std::lock_guard<std::mutex> lk(mu_);
+  // A waiting leader ticks between its looks; a tick here is needed only if it has not lately
+  // (it is blocked in a long poll, or there is none).
+  if (!leader_ || Clock::now() - last_tick_ >= fast_tick_) tick_locked();
+  if (take_back_sockets_locked()) { // the end of a loop of waits left them parked
+    receive_locked();
+    flush_locked();
+    notify_locked();
+  }
+  if (transport_) transport_->set_tick_interval(leader_ ? slow_tick_ : fast_tick_);
 }
 
 std::error_code Node::acquire_writer(net::GroupId g, Clock::time_point deadline) {

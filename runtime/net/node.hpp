@@ -86,6 +86,7 @@ private:
   bool wait_step(std::unique_lock<std::mutex> &lk, Clock::time_point deadline, unsigned &spins, bool &leader);
   void resign_leader_locked(); ///< hands the sockets back to the progress thread (mu_ held)
   bool take_back_sockets_locked(); ///< unpark if no leader holds them; true if it did
+  void tick_locked();              ///< the core's timers (progress thread, or a waiting leader)
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
@@ -107,6 +108,12 @@ private:
   std::map<net::GroupId, std::thread::id> writers_; ///< groups with a writer, and whose
   Endpoint local_;
   Clock::duration rto_{std::chrono::milliseconds(1)};
+  /// Ticks come every fast_tick_ (max(200 us, retransmit_interval / 2)). While an app thread
+  /// waits, it runs them itself between looks, and the progress thread ticks every
+  /// slow_tick_ only: its wake-ups cost a context switch each, which with 8 processes on 2
+  /// cores was a third of a barrier round's CPU.
+  std::chrono::microseconds fast_tick_{500}, slow_tick_{2000};
+  Clock::time_point last_tick_{}; ///< mu_
   Clock::time_point t0_ = Clock::now();
 };
 

@@ -79,6 +79,8 @@ public:
   /// Runs the io_context until stop(): calls ready() when a socket is readable and tick()
   /// every `tick_interval`.
   void run(Ready ready, Ready tick, std::chrono::microseconds tick_interval);
+  /// The interval until the next tick, from inside tick() (progress thread only).
+  void set_tick_interval(std::chrono::microseconds t) noexcept { tick_interval_ = t; }
   void post(std::function<void()> f) { boost::asio::post(io_, std::move(f)); }
   void stop();
   std::uint64_t send_errors() const noexcept { return send_errors_; }
