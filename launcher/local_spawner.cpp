@@ -13,6 +13,8 @@
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <poll.h>
+#include <sched.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -74,6 +76,51 @@ std::string describe_failure(const StartFailure &f, const std::string &program, 
   if (p.wdir && ::chdir(p.wdir) != 0) child_fail(p.status, 2, errno);
   ::execve(p.path, p.argv, p.envp);
   child_fail(p.status, 3, errno);
+}
+
+// Sanitizers keep per-thread state that a child sharing our memory would corrupt (they turn
+// vfork into fork themselves): plain fork there.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define CAMURE_SPAWN_WITH_FORK 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer)
+#define CAMURE_SPAWN_WITH_FORK 1
+#endif
+#endif
+
+#ifndef CAMURE_SPAWN_WITH_FORK
+int child_entry(void *plan) { child_main(*static_cast<const ChildPlan *>(plan)); }
+
+/// The stack vfork-style children run child_main on until they exec (one at a time: the
+/// parent sleeps meanwhile, so one stack serves every child).
+void *child_stack_top() {
+  static constexpr std::size_t kBytes = 256 * 1024;
+  static void *const base = [] {
+    void *p = ::mmap(nullptr, kBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    return p == MAP_FAILED ? nullptr : p;
+  }();
+  return base ? static_cast<char *>(base) + kBytes : nullptr;
+}
+#endif
+
+/// Starts a child that runs child_main(plan) and returns its pid (-1 and errno on failure).
+/// Signals must be blocked by the caller.
+///
+/// Like vfork: clone(CLONE_VM | CLONE_VFORK) on a private stack. No page table is copied and
+/// nothing is copied on write afterwards, and we sleep until the child has exec'd or died, so
+/// the child may read `plan` in our memory; it writes nothing but its own stack and fds.
+/// Measured on this 2-core VM, 16 x /bin/true with nothing else competing for the cpus
+/// (chrt -f): 8.45 ms against 10.23 ms with fork(), CPU 13.7 against 17.2 ms. On a host
+/// saturated by other work, fork() fares better (49 against 62 ms median at load 11): each
+/// rank then waits for the launcher to be scheduled again after the child's exec.
+pid_t spawn_child(const ChildPlan &plan) {
+#ifndef CAMURE_SPAWN_WITH_FORK
+  if (void *stack = child_stack_top())
+    return ::clone(child_entry, stack, CLONE_VM | CLONE_VFORK | SIGCHLD, const_cast<ChildPlan *>(&plan));
+#endif
+  const pid_t pid = ::fork();
+  if (pid == 0) child_main(plan);
+  return pid;
 }
 
 bool set_nonblock(int fd) {
@@ -159,10 +206,7 @@ std::error_code LocalSpawner::launch(const JobSpec &job, std::string &why) {
     sigset_t all, old;
     sigfillset(&all);
     ::sigprocmask(SIG_SETMASK, &all, &old);
-    // fork, not vfork: a vfork parent sleeps until the child has exec'd, which serialises the
-    // ranks' start-up behind each other on a busy host (measured: 16 ranks start slower).
-    const pid_t pid = ::fork();
-    if (pid == 0) child_main(plan); // unblocks after resetting dispositions
+    const pid_t pid = spawn_child(plan); // the child unblocks after resetting dispositions
     const int fork_errno = errno;
     ::sigprocmask(SIG_SETMASK, &old, nullptr);
     if (pid < 0) {
