@@ -2,17 +2,39 @@
 #include "runtime/net/receiver_stream.hpp"
 
 #include <algorithm>
+#include <mutex>
 
 namespace camure::net {
 
 namespace {
 constexpr std::uint64_t kMaxAhead = std::uint64_t{1} << 20; ///< packets beyond expected we hold
 constexpr std::size_t kMaxNakRanges = 64;
+constexpr std::size_t kPoolBuffers = 4;                   ///< warm reassembly buffers kept per stream
+constexpr std::size_t kPoolMaxCapacity = std::size_t{16} << 20; ///< larger ones go back to the allocator
 } // namespace
+
+struct ReceiverStream::BufferPool {
+  std::mutex mu;
+  std::vector<std::vector<std::uint8_t>> free;
+  std::vector<std::uint8_t> take() {
+    std::lock_guard<std::mutex> lk(mu);
+    if (free.empty()) return {};
+    auto v = std::move(free.back());
+    free.pop_back();
+    return v;
+  }
+  void give(std::vector<std::uint8_t> &&v) {
+    if (v.capacity() == 0 || v.capacity() > kPoolMaxCapacity) return;
+    v.clear();
+    std::lock_guard<std::mutex> lk(mu);
+    if (free.size() < kPoolBuffers) free.push_back(std::move(v));
+  }
+};
 
 ReceiverStream::ReceiverStream(const ReceiverConfig &cfg, const Codec &codec, const FrameContext &ctx, Emit emit,
                                Deliver deliver)
-    : cfg_(cfg), codec_(codec), ctx_(ctx), emit_(std::move(emit)), deliver_(std::move(deliver)) {}
+    : cfg_(cfg), codec_(codec), ctx_(ctx), emit_(std::move(emit)), deliver_(std::move(deliver)),
+      pool_(std::make_shared<BufferPool>()) {}
 
 void ReceiverStream::on_data(std::uint64_t seq, const Buffer &datagram, std::span<const std::uint8_t> payload,
                              Nanos now) {
@@ -117,6 +139,7 @@ void ReceiverStream::process(const Buffer &datagram, std::span<const std::uint8_
         continue;
       }
       assembling_ = true;
+      if (assembly_.capacity() == 0) assembly_ = pool_->take();
       assembly_.assign(bytes, bytes + len);
       continue;
     }
@@ -126,7 +149,13 @@ void ReceiverStream::process(const Buffer &datagram, std::span<const std::uint8_
       CoreMessage m;
       m.sender = cfg_.sender;
       m.size = assembly_.size();
-      m.storage = std::make_shared<const std::vector<std::uint8_t>>(std::move(assembly_));
+      // The buffer goes back to the pool when the last reference to the message is dropped.
+      auto *owned = new std::vector<std::uint8_t>(std::move(assembly_));
+      m.storage = Buffer(owned, [pool = pool_](const std::vector<std::uint8_t> *v) {
+        auto *mut = const_cast<std::vector<std::uint8_t> *>(v);
+        pool->give(std::move(*mut));
+        delete mut;
+      });
       assembly_ = {};
       assembling_ = false;
       ++stats_.messages;

@@ -5,6 +5,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -90,6 +91,11 @@ private:
   std::size_t bytes_since_ack_ = 0;
   bool assembling_ = false;
   std::vector<std::uint8_t> assembly_;
+  /// Reassembly buffers come back here when the application drops the message (any thread), so
+  /// a stream of large messages reuses a few warm buffers instead of a fresh allocation (mmap,
+  /// page faults, growth copies) per message.
+  struct BufferPool;
+  std::shared_ptr<BufferPool> pool_;
   ReceiverStats stats_;
 };
 
