@@ -45,6 +45,7 @@ SenderStream::WriteResult SenderStream::write(std::span<const std::uint8_t> data
     if (left == 0 && end && !begin && first && last_chunk_ != SIZE_MAX) {
       std::uint8_t *h = open_.data() + layout::header_size + last_chunk_;
       put_u16(h + chunk::flags, static_cast<std::uint16_t>(get_u16(h + chunk::flags) | kChunkEnd));
+      seal_large_end(now);
       r.done = true;
       return r;
     }
@@ -61,6 +62,8 @@ SenderStream::WriteResult SenderStream::write(std::span<const std::uint8_t> data
     const std::size_t n = std::min(left, room - chunk::header_size);
     const bool is_begin = begin && r.consumed == 0 && first;
     const bool is_end = end && n == left;
+    if (is_begin) msg_bytes_ = 0;
+    msg_bytes_ += n;
     std::uint8_t *h = open_.data() + layout::header_size + open_used_;
     put_u32(h + chunk::length, static_cast<std::uint32_t>(n));
     put_u16(h + chunk::flags, static_cast<std::uint16_t>((is_begin ? kChunkBegin : 0) | (is_end ? kChunkEnd : 0)));
@@ -71,13 +74,23 @@ SenderStream::WriteResult SenderStream::write(std::span<const std::uint8_t> data
     r.consumed += n;
     first = false;
     stats_.bytes += n;
-    if (is_end) ++stats_.messages;
+    if (is_end) {
+      ++stats_.messages;
+      seal_large_end(now);
+    }
     if (r.consumed == data.size()) {
       if (end && !is_end) continue; // cannot happen: is_end is set when n == left
       r.done = true;
       return r;
     }
   }
+}
+
+void SenderStream::seal_large_end(Nanos now) {
+  // The end of a message that filled at least a datagram: nothing small is waiting to share its
+  // last packet, and the receiver cannot deliver the message before that packet arrives. Send
+  // it now instead of on the next flush (a progress-thread round trip away).
+  if (msg_bytes_ >= chunk_area() && open_used_ > 0 && can_seal()) seal(now);
 }
 
 bool SenderStream::flush(Nanos now) {
@@ -99,11 +112,16 @@ void SenderStream::seal(Nanos now) {
   const std::size_t size = codec_.seal_in_place(h, open_.data(), open_used_);
   Packet p;
   p.seq = next_seq_++;
+  // The open buffer becomes the packet (no copy); the next packet fills a recycled one.
+  p.frame = std::move(open_);
+  p.frame.resize(size);
   if (!free_.empty()) {
-    p.frame = std::move(free_.back());
+    open_ = std::move(free_.back());
     free_.pop_back();
+  } else {
+    open_ = {};
   }
-  p.frame.assign(open_.data(), open_.data() + size);
+  open_.resize(cfg_.max_datagram);
   in_flight_ += size;
   emit_(nullptr, p.frame);
   ++stats_.packets;

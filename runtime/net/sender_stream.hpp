@@ -81,6 +81,7 @@ private:
   std::size_t chunk_area() const noexcept;
   bool can_seal() const noexcept;
   void seal(Nanos now);
+  void seal_large_end(Nanos now); ///< seals the open packet if it ends a message of >= a datagram
   void trim();
   void send_status(Nanos now);
 
@@ -96,6 +97,7 @@ private:
   std::vector<std::uint8_t> open_; ///< packet being filled: header space + chunks (+ tag space)
   std::size_t open_used_ = 0;      ///< chunk bytes in open_
   std::size_t last_chunk_ = SIZE_MAX; ///< offset of the last chunk header in open_, if any
+  std::uint64_t msg_bytes_ = 0;       ///< bytes of the message being written so far
   std::map<MemberId, Peer> peers_;
   Nanos last_status_ = INT64_MIN / 2;
   Nanos last_send_ = INT64_MIN / 2;

@@ -301,3 +301,30 @@ TEST(NetInterceptor, SameSeedSameFate) {
   EXPECT_LT(s.size(), 200u + 40u);
   EXPECT_FALSE(std::is_sorted(s.begin(), s.end())) << "some reordering";
 }
+
+TEST(NetSenderStream, ALargeMessageLeavesAtOnceSmallOnesWaitToShareAPacket) {
+  SenderFixture f(64 * 1000, 1000);
+  f.s->set_members({0, 1}, 0);
+  // Small messages share the open packet until a flush.
+  std::vector<std::uint8_t> small(10, 1);
+  ASSERT_TRUE(f.s->write(small, true, true, 0).done);
+  ASSERT_TRUE(f.s->write(small, true, true, 0).done);
+  EXPECT_EQ(f.count(FrameType::data, true), 0u);
+  EXPECT_TRUE(f.s->has_open_data());
+  f.s->flush(0);
+  EXPECT_EQ(f.count(FrameType::data, true), 1u);
+  f.out.clear();
+  // A message of several datagrams: its last, partly filled packet is sent with it, so the
+  // receiver can deliver it without waiting for a flush.
+  std::vector<std::uint8_t> big(2500, 2);
+  ASSERT_TRUE(f.s->write(big, true, true, 0).done);
+  EXPECT_FALSE(f.s->has_open_data());
+  EXPECT_EQ(f.count(FrameType::data, true), 3u);
+  // Written in parts (a MessageWriter), the end still seals.
+  f.out.clear();
+  ASSERT_TRUE(f.s->write(big, true, false, 0).done);
+  EXPECT_TRUE(f.s->has_open_data());
+  ASSERT_TRUE(f.s->write({}, false, true, 0).done);
+  EXPECT_FALSE(f.s->has_open_data());
+  EXPECT_EQ(f.count(FrameType::data, true), 3u);
+}
