@@ -3,6 +3,8 @@
 # in the same run (those that are installed), locally and — as root, where the namespace
 # cluster harness works — across 4 hosts over ssh (CAMURE_BENCH_CLUSTER=0 skips that).
 # One RESULT line per launcher and place; medians of RUNS.
+# CAMURE_BENCH_RT=1 runs every launcher (and the cluster's sshds) under SCHED_FIFO 10, which
+# keeps other work on a busy machine from deciding the numbers (root; same for every launcher).
 # Usage: launcher/bench_startup.sh [build-dir] [N] [RUNS]
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
