@@ -31,7 +31,7 @@ JobSegment JobSegment::attach(const std::string &prefix, int local_rank, int loc
                               std::error_code &ec, std::string &detail) {
   ec.clear();
   const auto ls = static_cast<std::uint32_t>(local_size);
-  const shm::SegmentSpec spec{job_magic, job_layout_version, JobLayout::size_for(ls)};
+  const shm::SegmentSpec spec{job_magic, job_layout_version, JobLayout::total_for(ls)};
   auto build = [ls](std::byte *base, std::size_t) -> std::error_code {
     auto *c = new (base + JobLayout::control) JobControl{};
     c->local_size = ls;
@@ -40,6 +40,10 @@ JobSegment JobSegment::attach(const std::string &prefix, int local_rank, int loc
     new (base + JobLayout::bcast) BcastBlock{};
     for (std::uint32_t i = 0; i < ls; ++i) new (base + JobLayout::slots + i * sizeof(RankSlot)) RankSlot{};
     for (std::uint32_t i = 0; i < ls; ++i) new (base + JobLayout::cpu_masks(ls) + i * sizeof(CpuMaskSlot)) CpuMaskSlot{};
+    new (base + JobLayout::small_bcast(ls)) SmallBcastBlock{};
+    for (std::uint32_t i = 0; i < small_bcast_cells; ++i)
+      new (base + JobLayout::small_cells(ls) + i * sizeof(SmallBcastCell)) SmallBcastCell{};
+    for (std::uint32_t i = 0; i < ls; ++i) new (base + JobLayout::small_done(ls) + i * sizeof(SmallDoneSlot)) SmallDoneSlot{};
     return {};
   };
   const std::string name = prefix + "-job";
@@ -128,6 +132,8 @@ void JobSegment::mark_broken(std::error_code why, int dead_local_rank) noexcept 
   // Everyone blocked anywhere must see it.
   shm::notify(barrier().release);
   shm::notify(bcast().consumed);
+  shm::notify(small_bcast().posted);
+  shm::notify(small_bcast().freed);
 }
 
 int JobSegment::find_dead_peer() const noexcept {

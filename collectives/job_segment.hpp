@@ -47,6 +47,18 @@ public:
     return at<CpuMaskSlot>(JobLayout::cpu_masks(static_cast<std::uint32_t>(local_size_)) +
                            static_cast<std::size_t>(local_rank) * sizeof(CpuMaskSlot));
   }
+  SmallBcastBlock &small_bcast() const noexcept {
+    return at<SmallBcastBlock>(JobLayout::small_bcast(static_cast<std::uint32_t>(local_size_)));
+  }
+  /// Cell i (0 .. small_bcast_cells-1) of the small-bcast region.
+  SmallBcastCell &small_cell(std::uint32_t i) const noexcept {
+    return at<SmallBcastCell>(JobLayout::small_cells(static_cast<std::uint32_t>(local_size_)) +
+                              static_cast<std::size_t>(i) * sizeof(SmallBcastCell));
+  }
+  SmallDoneSlot &small_done(int local_rank) const noexcept {
+    return at<SmallDoneSlot>(JobLayout::small_done(static_cast<std::uint32_t>(local_size_)) +
+                             static_cast<std::size_t>(local_rank) * sizeof(SmallDoneSlot));
+  }
   int local_size() const noexcept { return local_size_; }
 
   /// Number of distinct cpus the host's ranks may run on (union of their affinity masks).

@@ -1,4 +1,5 @@
-// The host bcast over one RMP ring: chunked, flow-controlled, read in place where possible.
+// The host bcast: the cell of every bcast, then (large ones) the RMP ring: chunked, flow-controlled,
+// read in place where possible.
 #include "collectives/shm_bcast.hpp"
 
 #include <camure/error.hpp>
@@ -69,24 +70,50 @@ std::error_code ShmBcast::run(std::span<std::byte> buf, int root_local, int root
   }
   ++epoch_;
   const int me = seg_.local_rank();
+  const auto root32 = static_cast<std::uint32_t>(root_rank);
   std::error_code ec;
-  if (root_local == me) {
-    if (prev_root_ >= 0 && prev_root_ != me) {
-      // The previous root's reader is stale until it re-creates it at the head; writing
+  if (SmallBcast::fits(buf.size())) {
+    // One cell, one copy each side. The leader's relay sees the same single chunk as on the
+    // ring path (small_bcast_max <= the first chunk), so other hosts need not know the path.
+    if (root_local == me) {
+      if (relay != nullptr && relay->source) ec = relay_chunks(buf, true, detail, *relay);
+      if (!ec) ec = cells_.post(epoch_, buf, root32, deadline, detail);
+    } else {
+      ec = cells_.take(epoch_, buf, root32, deadline, detail);
+    }
+    if (!ec && relay != nullptr && relay->sink) ec = relay_chunks(buf, false, detail, *relay);
+  } else if (root_local == me) {
+    ec = cells_.post(epoch_, buf, root32, deadline, detail); // announce: size and root
+    if (!ec && ring_root_ >= 0 && ring_root_ != me) {
+      // The previous ring root's reader is stale until it re-creates it at the head; writing
       // before that would put our chunks behind its new position.
-      RankSlot &prev = seg_.slot(prev_root_);
+      RankSlot &prev = seg_.slot(ring_root_);
       ec = seg_.await(
           seg_.bcast().consumed,
           [&] { return prev.bcast_rearmed.load(std::memory_order_acquire) >= epoch_; }, deadline, "bcast", detail);
     }
     if (!ec) ec = write_all(buf, root_rank, deadline, detail, relay);
+    ring_root_ = root_local;
   } else {
-    if (prev_root_ == me) ec = rearm(detail);
+    ec = cells_.take(epoch_, buf, root32, deadline, detail);
+    if (!ec && ring_root_ == me) ec = rearm(detail);
     if (!ec) ec = read_all(buf, root_rank, deadline, detail, relay);
+    ring_root_ = root_local;
   }
-  prev_root_ = root_local;
   if (ec && !seg_.broken()) seg_.mark_broken(ec, -1); // the stream is out of step: stop everyone
   return ec;
+}
+
+std::error_code ShmBcast::relay_chunks(std::span<std::byte> buf, bool source, std::string &detail,
+                                       const BcastRelay &relay) noexcept {
+  const std::uint64_t total = buf.size();
+  for (std::uint64_t off = 0; off < total;) {
+    const std::uint64_t len = chunking_.length_at(off, total);
+    const auto chunk = buf.subspan(static_cast<std::size_t>(off), static_cast<std::size_t>(len));
+    if (std::error_code ec = source ? relay.source(off, chunk, detail) : relay.sink(off, chunk, detail)) return ec;
+    off += len;
+  }
+  return {};
 }
 
 std::error_code ShmBcast::rearm(std::string &detail) noexcept {

@@ -1,8 +1,9 @@
-// The host bcast: the root writes chunks into the host's RMP ring, every other rank reads them.
+// The host bcast: small payloads through per-bcast cells, larger ones as chunks through the RMP ring.
 #pragma once
 
 #include "collectives/bcast_wire.hpp"
 #include "collectives/job_segment.hpp"
+#include "collectives/small_bcast.hpp"
 
 #include <camure/rmp.hpp>
 
@@ -32,15 +33,19 @@ struct BcastRelay {
   std::function<std::error_code(std::uint64_t offset, std::span<const std::byte> chunk, std::string &detail)> sink;
 };
 
-/// Broadcast within the host over one RMP ring.
+/// Broadcast within the host: every bcast has a cell (SmallBcast) numbered by the epoch below;
+/// up to small_bcast_max bytes travel in the cell, larger bcasts are announced there and go
+/// through one RMP ring. Every rank picks the path by the size it asked for; the cell's size
+/// check turns any disagreement into invalid_argument.
 ///
-/// Protocol: every rank counts bcasts (epoch) and "stream bytes" (the ring bytes of all chunk
+/// Ring protocol: every rank counts bcasts (epoch) and "stream bytes" (the ring bytes of all chunk
 /// messages) alike, because every rank sees the same sequence of bcast sizes. Readers publish
 /// their stream position (RankSlot::bcast_consumed); the root writes a chunk only when every
 /// reader is less than half a ring behind, so no reader is ever overrun (and if the ring did
 /// overrun one anyway, the reader reports messages_lost, never wrong data). The root does not
-/// read its own chunks: its reader is stale afterwards, so when the root changes, the previous
-/// root re-creates its reader at the head first and the new root waits for that (one word).
+/// read its own chunks: its reader is stale afterwards, so when the ring's root changes, the
+/// previous ring root re-creates its reader at the head first and the new root waits for that
+/// (one word). Bcasts through cells do not touch the ring, its stream or its root.
 class ShmBcast {
 public:
   /// Creates or opens the ring "<prefix>-bcast" and attaches a reader (before the init
@@ -60,7 +65,7 @@ public:
   void unlink_name() noexcept;
 
 private:
-  ShmBcast(JobSegment &seg) : seg_(seg) {}
+  ShmBcast(JobSegment &seg) : seg_(seg), cells_(seg) {}
   std::error_code write_all(std::span<std::byte> buf, int root_rank, JobSegment::clock::time_point deadline,
                             std::string &detail, const BcastRelay *relay) noexcept;
   std::error_code read_all(std::span<std::byte> buf, int root_rank, JobSegment::clock::time_point deadline,
@@ -71,16 +76,19 @@ private:
   std::error_code wait_for_readers(std::uint64_t end, JobSegment::clock::time_point deadline,
                                    std::string &detail) noexcept;
   std::error_code rearm(std::string &detail) noexcept;
+  std::error_code relay_chunks(std::span<std::byte> buf, bool source, std::string &detail,
+                               const BcastRelay &relay) noexcept;
 
   JobSegment &seg_;
   rmp::Ring ring_;
   rmp::Writer writer_;
   rmp::Reader reader_;
+  SmallBcast cells_;
   BcastChunking chunking_;
   std::uint64_t window_ = 0; ///< how far (stream bytes) the root may run ahead of the slowest reader
-  std::uint64_t epoch_ = 0;  ///< bcasts done on this host
+  std::uint64_t epoch_ = 0;  ///< bcasts done on this host (the cell number of the next one - 1)
   std::uint64_t stream_ = 0; ///< stream bytes of all chunks so far
-  int prev_root_ = -1;       ///< local rank that rooted the previous bcast
+  int ring_root_ = -1;       ///< local rank that rooted the previous bcast through the ring
   std::vector<std::byte> bounce_;
 };
 
