@@ -92,17 +92,43 @@ static void bench_run_bcast(size_t size, double budget_s) {
   free(buf);
 }
 
-/* Runs every point: barrier, then bcast of 8 B, 1 KiB, 64 KiB, 1 MiB. argv[1]: budget seconds
- * per point (default 0.3). */
+/* Runs the points: barrier, then bcast of 8 B, 1 KiB, 64 KiB, 1 MiB. argv[1]: budget seconds per
+ * point (default 0.3). argv[2] (optional): comma-separated points to run instead of all of them,
+ * "barrier" and/or byte sizes, e.g. "barrier,8,1024" (for quick A/B runs of a few points). */
 static int bench_main(int argc, char **argv) {
   const double budget = argc > 1 ? atof(argv[1]) : 0.3;
+  const char *usage = "usage: bench [SECONDS_PER_POINT [barrier,SIZE,...]]\n";
   if (!(budget > 0)) {
-    if (bench_rank == 0) fprintf(stderr, "usage: bench [SECONDS_PER_POINT]\n");
+    if (bench_rank == 0) fprintf(stderr, "%s", usage);
     return 2;
   }
-  bench_run_barrier(budget);
-  const size_t sizes[] = {8, 1024, 64 * 1024, 1024 * 1024};
-  for (int i = 0; i < 4; ++i) bench_run_bcast(sizes[i], budget);
+  if (argc <= 2) {
+    bench_run_barrier(budget);
+    const size_t sizes[] = {8, 1024, 64 * 1024, 1024 * 1024};
+    for (int i = 0; i < 4; ++i) bench_run_bcast(sizes[i], budget);
+    return 0;
+  }
+  /* Validate the whole list before running anything (every rank sees the same argv). */
+  for (int pass = 0; pass < 2; ++pass) {
+    const char *p = argv[2];
+    while (*p != '\0') {
+      const char *end = strchr(p, ',');
+      const size_t len = end ? (size_t)(end - p) : strlen(p);
+      if (len == 7 && strncmp(p, "barrier", 7) == 0) {
+        if (pass == 1) bench_run_barrier(budget);
+      } else {
+        char *stop = NULL;
+        const unsigned long long n = strtoull(p, &stop, 10);
+        if (len == 0 || stop != p + len || n > (1ull << 30)) {
+          if (bench_rank == 0) fprintf(stderr, "bench: bad point '%.*s'\n%s", (int)len, p, usage);
+          return 2;
+        }
+        if (pass == 1) bench_run_bcast((size_t)n, budget);
+      }
+      p += len;
+      if (*p == ',') ++p;
+    }
+  }
   return 0;
 }
 

@@ -2,6 +2,7 @@
 """Turns RESULT lines of camure-bench / mpi_bench into a markdown table and a PNG plot."""
 import argparse
 import collections
+import statistics
 import sys
 
 
@@ -28,8 +29,16 @@ def human(size):
     return f"{size} B"
 
 
+def medians(rows):
+    """Median of repeated runs (run.sh --repeat) per (impl, op, n, size)."""
+    runs = collections.defaultdict(list)
+    for r in rows:
+        runs[(r["impl"], r["op"], r["n"], r["size"])].append(r["avg"])
+    return {k: statistics.median(v) for k, v in runs.items()}
+
+
 def table(rows):
-    data = {(r["impl"], r["op"], r["n"], r["size"]): r["avg"] for r in rows}
+    data = medians(rows)
     points = sorted({(r["op"], r["size"], r["n"]) for r in rows}, key=lambda p: (p[0] != "barrier", p[0], p[1], p[2]))
     impls = [i for i in ("camure", "openmpi", "mpich") if any(r["impl"] == i for r in rows)]
     out = ["| op | size | N | " + " | ".join(f"{i} (µs)" for i in impls) + " | camure / best MPI |",
@@ -57,8 +66,8 @@ def plot(rows, path):
     nrows = (len(panels) + cols - 1) // cols
     fig, axes = plt.subplots(nrows, cols, figsize=(5 * cols, 3.4 * nrows), squeeze=False)
     series = collections.defaultdict(list)
-    for r in rows:
-        series[(r["op"], r["size"], r["impl"])].append((r["n"], r["avg"]))
+    for (impl, op, n, size), avg in medians(rows).items():
+        series[(op, size, impl)].append((n, avg))
     for ax, (op, size) in zip(axes.flat, panels):
         for impl in ("camure", "openmpi", "mpich"):
             pts = sorted(series.get((op, size, impl), []))

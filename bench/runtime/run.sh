@@ -2,6 +2,9 @@
 # Runs camure-bench and the same measurement under Open MPI and MPICH (mpi_bench.c), side by
 # side in one run, and writes a markdown table and a PNG plot.
 # Usage: bench/runtime/run.sh [--build DIR] [--out DIR] [--ns "2 4 8 16"] [--budget SECONDS]
+#                             [--points barrier,8,1024] [--repeat R]
+# --points runs only those points (default: barrier and bcast of 8 B, 1 KiB, 64 KiB, 1 MiB);
+# --repeat runs every (N, implementation) R times, interleaved, so report.py can take medians.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -9,14 +12,18 @@ build=$root/build
 out=$root/build/bench-runtime
 ns="2 4 8 16"
 budget=0.3
+points=""
+repeat=1
 
-usage() { echo "usage: $0 [--build DIR] [--out DIR] [--ns \"2 4 8 16\"] [--budget SECONDS]"; }
+usage() { echo "usage: $0 [--build DIR] [--out DIR] [--ns \"2 4 8 16\"] [--budget SECONDS] [--points LIST] [--repeat R]"; }
 while (($#)); do
   case $1 in
     --build) build=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --ns) ns=$2; shift 2 ;;
     --budget) budget=$2; shift 2 ;;
+    --points) points=$2; shift 2 ;;
+    --repeat) repeat=$2; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "run.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
   esac
@@ -24,6 +31,8 @@ done
 for n in $ns; do
   [[ $n =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: bad rank count '$n' in --ns" >&2; exit 2; }
 done
+[[ $repeat =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: bad --repeat '$repeat'" >&2; exit 2; }
+[[ -z $points || $points =~ ^[a-z0-9,]+$ ]] || { echo "run.sh: bad --points '$points'" >&2; exit 2; }
 mkdir -p "$out"
 
 # The MPI implementations and matplotlib come from Debian packages; install what is missing.
@@ -61,17 +70,21 @@ fi
 results=$out/results.txt
 : >"$results"
 echo "# $(date -u +%FT%TZ) $(uname -n) cpus=$(nproc) load: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$results"
+args=("$budget")
+[[ -n $points ]] && args+=("$points")
 for n in $ns; do
-  for impl in "${impls[@]}"; do
-    case $impl in
-      camure) cmd=("$camurerun" -n "$n" "$bench" "$budget") ;;
-      openmpi) cmd=(mpirun.openmpi --allow-run-as-root --oversubscribe -n "$n" "$out/mpi_bench_openmpi" "$budget") ;;
-      mpich) cmd=(mpiexec.mpich -n "$n" "$out/mpi_bench_mpich" "$budget") ;;
-    esac
-    echo "run.sh: $impl n=$n (load $(cut -d' ' -f1 /proc/loadavg))" >&2
-    if ! timeout 600 "${cmd[@]}" 2>"$out/stderr-$impl-$n.txt" | grep '^RESULT' | tee -a "$results"; then
-      echo "run.sh: $impl n=$n failed; see $out/stderr-$impl-$n.txt" >&2
-    fi
+  for ((rep = 1; rep <= repeat; ++rep)); do
+    for impl in "${impls[@]}"; do
+      case $impl in
+        camure) cmd=("$camurerun" -n "$n" "$bench" "${args[@]}") ;;
+        openmpi) cmd=(mpirun.openmpi --allow-run-as-root --oversubscribe -n "$n" "$out/mpi_bench_openmpi" "${args[@]}") ;;
+        mpich) cmd=(mpiexec.mpich -n "$n" "$out/mpi_bench_mpich" "${args[@]}") ;;
+      esac
+      echo "run.sh: $impl n=$n run $rep/$repeat (load $(cut -d' ' -f1 /proc/loadavg))" >&2
+      if ! timeout 600 "${cmd[@]}" 2>"$out/stderr-$impl-$n.txt" | grep '^RESULT' | tee -a "$results"; then
+        echo "run.sh: $impl n=$n failed; see $out/stderr-$impl-$n.txt" >&2
+      fi
+    done
   done
 done
 echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$results"
