@@ -142,16 +142,18 @@ namespace {
 std::error_code write_part(Node &n, GroupId g, std::span<const std::byte> bytes, bool begin, bool end,
                            Clock::time_point deadline) {
   auto rest = u8(bytes);
+  bool open = true;
   auto ec = n.wait(
       [&](net::SessionCore &c) {
         auto r = c.bcast_write(g, rest, begin, end, n.now());
         rest = rest.subspan(r.consumed);
         if (r.consumed) begin = false;
+        open = c.bcast_has_open(g);
         return r.done;
       },
       deadline);
   n.note_write();
-  n.request_flush();
+  if (open || ec) n.request_flush(); // a large message's last packet left with it: nothing to seal
   return ec;
 }
 } // namespace
