@@ -36,6 +36,7 @@ enum class FrameType : std::uint8_t {
   host_failed = 18,   ///< string why, u32 count, u32 ranks...: a host of the proxy's subtree failed
   info = 19,          ///< string lines: camurerun prints them on stderr (e.g. --report-bindings)
   finished = 20,      ///< (empty) every rank ended and the host is cleaned up; the proxy exits next
+  stdin_ack = 21,     ///< u32 rank, u32 bytes: stdin bytes passed on to the rank (or dropped)
 };
 
 /// Builds one frame's payload field by field.

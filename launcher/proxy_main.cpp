@@ -225,27 +225,40 @@ int run() {
       send_frame(FrameWriter(FrameType::ready).str(addr).finish());
     }
 
-    // stdin to one rank: bytes from camurerun, written when the rank's pipe has room.
+    // stdin to one rank: bytes from camurerun, written when the rank's pipe has room. Every
+    // byte passed on (or dropped: the rank is gone or closed its stdin) is acknowledged;
+    // camurerun sends no more than a window ahead of the acknowledgements, so in_buf stays
+    // bounded however slowly the rank reads, while signals and control replies flow on.
     std::string in_buf;
     bool in_close = false;
     int in_rank = -1;
+    auto ack_stdin = [&](std::size_t n) {
+      if (n > 0 && in_rank >= 0)
+        queue_frame(FrameWriter(FrameType::stdin_ack).u32(static_cast<std::uint32_t>(in_rank))
+                        .u32(static_cast<std::uint32_t>(n)).finish());
+    };
     std::function<void()> pump_stdin;
     pump_stdin = [&] {
       const int fd = in_rank >= 0 ? spawner.stdin_sink(in_rank) : -1;
       if (fd < 0) {
+        ack_stdin(in_buf.size());
         in_buf.clear();
         return;
       }
+      std::size_t passed = 0;
       while (!in_buf.empty()) {
         const ssize_t n = ::write(fd, in_buf.data(), in_buf.size());
         if (n > 0) {
           in_buf.erase(0, static_cast<std::size_t>(n));
+          passed += static_cast<std::size_t>(n);
           continue;
         }
         if (n < 0 && errno == EINTR) continue;
         if (n < 0 && errno == EAGAIN) break;
+        passed += in_buf.size();
         in_buf.clear(); // the rank closed its stdin
       }
+      ack_stdin(passed);
       if (in_buf.empty()) {
         if (loop.watching(fd)) loop.unwatch(fd);
         if (in_close) spawner.close_stdin(in_rank);

@@ -18,6 +18,9 @@ namespace camure::launcher {
 namespace {
 /// Bytes queued for the agent above which forwarded stdin waits (bounded memory).
 constexpr std::size_t kMaxPendingStdin = 1u << 20;
+/// Stdin bytes sent but not yet acknowledged by the proxy above which forwarding waits: what
+/// the proxy may have to hold for a rank that reads slowly (or not at all).
+constexpr std::size_t kStdinWindow = 1u << 20;
 
 bool set_nonblock(int fd) {
   const int fl = ::fcntl(fd, F_GETFL);
@@ -185,17 +188,25 @@ void RemoteSpawner::flush() {
     return;
   }
   if (to_ >= 0 && loop_.watching(to_)) loop_.unwatch(to_);
-  if (stdin_rd_ >= 0 && out_.size() <= kMaxPendingStdin) loop_.set_events(stdin_rd_, POLLIN);
+  resume_stdin();
+}
+
+void RemoteSpawner::resume_stdin() {
+  if (stdin_rd_ >= 0 && out_.size() <= kMaxPendingStdin && stdin_unacked_ < kStdinWindow)
+    loop_.set_events(stdin_rd_, POLLIN);
 }
 
 void RemoteSpawner::on_stdin_pipe() {
-  if (out_.size() > kMaxPendingStdin) {
-    loop_.set_events(stdin_rd_, 0); // the channel is behind: pause until flush() catches up
+  if (out_.size() > kMaxPendingStdin || stdin_unacked_ >= kStdinWindow) {
+    // The channel is behind, or the rank has not taken what we sent: pause until flush()
+    // catches up or the proxy acknowledges.
+    loop_.set_events(stdin_rd_, 0);
     return;
   }
   char buf[65536];
   const ssize_t n = ::read(stdin_rd_, buf, sizeof buf);
   if (n > 0) {
+    stdin_unacked_ += static_cast<std::size_t>(n);
     send(FrameWriter(FrameType::stdin_data).u32(static_cast<std::uint32_t>(stdin_rank_))
              .str(std::string_view(buf, static_cast<std::size_t>(n))).finish());
     return;
@@ -344,6 +355,14 @@ void RemoteSpawner::handle(const Frame &f) {
     break;
   }
   case FrameType::finished: finished_ = true; break;
+  case FrameType::stdin_ack: {
+    p.u32(); // rank: there is one stdin rank per host
+    const std::size_t n = p.u32();
+    if (!p.ok()) break;
+    stdin_unacked_ = n < stdin_unacked_ ? stdin_unacked_ - n : 0;
+    resume_stdin();
+    break;
+  }
   case FrameType::ready: {
     ready_ = true;
     if (launch_timer_) {

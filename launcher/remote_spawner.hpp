@@ -46,6 +46,8 @@ private:
   void on_stdout();
   void on_stderr();
   void on_stdin_pipe();
+  /// Reads the stdin pipe again if the channel and the proxy's window have room.
+  void resume_stdin();
   void handle(const Frame &f);
   void fail(const std::string &why);
   void channel_ended();
@@ -60,6 +62,7 @@ private:
   int to_ = -1, from_ = -1, err_ = -1; ///< agent's stdin, stdout, stderr (our ends)
   int stdin_rd_ = -1, stdin_wr_ = -1;  ///< pipe for the stdin rank: StdinForwarder writes, we frame
   int stdin_rank_ = -1;
+  std::size_t stdin_unacked_ = 0;      ///< stdin bytes sent, not yet acknowledged by the proxy
   std::string out_;                    ///< frames not yet written to the agent
   FrameReader reader_;
   std::string err_tail_;               ///< last lines of the agent's stderr (for messages)

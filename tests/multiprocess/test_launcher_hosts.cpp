@@ -10,6 +10,7 @@
 #include <fstream>
 #include <map>
 #include <sys/stat.h>
+#include <thread>
 #include <unistd.h>
 
 using camure::test::CamurerunProcess;
@@ -143,6 +144,41 @@ TEST(LauncherHosts, RemoteOutputTaggedAndStdinToRemoteRankZero) {
   for (const auto &l : lines_of(p.out()))
     if (l.rfind("[0] stdin 0 " + std::to_string(data.size()) + " ", 0) == 0) saw = true;
   EXPECT_TRUE(saw) << p.out();
+}
+
+TEST(LauncherHosts, ManyMegabytesOfStdinReachARemoteRankIntact) {
+  // Through the acknowledgement window: many windows' worth, every byte in order.
+  Agents a;
+  CamurerunProcess p(remote(a, "agent", {"-H", "fakeA:1", PROBE_PATH, "stdin"}));
+  std::string data(6u << 20, '\0');
+  unsigned hash = 2166136261u;
+  for (std::size_t i = 0; i < data.size(); ++i) {
+    data[i] = static_cast<char>('a' + (i * 7 + i / 4096) % 26);
+    hash = (hash ^ static_cast<unsigned char>(data[i])) * 16777619u;
+  }
+  std::thread writer([&] {
+    p.write_stdin(data);
+    p.close_stdin();
+  });
+  const auto rc = p.finish(60s);
+  writer.join();
+  ASSERT_EQ(rc, 0) << p.err();
+  EXPECT_NE(p.out().find("stdin 0 " + std::to_string(data.size()) + " " + std::to_string(hash)), std::string::npos)
+      << p.out();
+}
+
+TEST(LauncherHosts, StdinForARemoteRankThatDoesNotReadIsBounded) {
+  camure::test::become_subreaper();
+  Agents a;
+  CamurerunProcess p(remote(a, "agent", {"-H", "fakeA:1", PROBE_PATH, "wait"}));
+  ASSERT_EQ(p.wait_ready(1).size(), 1u) << p.err();
+  // Nothing reads the rank's stdin: camurerun stops taking ours once the proxy's window and
+  // the pipes on the way are full, instead of the proxy buffering everything.
+  const std::size_t taken = p.write_stdin_until_stalled(64u << 20, 2000ms);
+  EXPECT_LT(taken, 8u << 20) << taken;
+  p.signal(SIGTERM);
+  EXPECT_EQ(p.finish(20s), 143) << p.err();
+  EXPECT_TRUE(camure::test::no_descendants_left(15s));
 }
 
 TEST(LauncherHosts, RemoteRankKilledEndsJobNamingRankAndHost) {

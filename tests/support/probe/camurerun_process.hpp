@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cerrno>
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstring>
@@ -112,6 +113,29 @@ public:
     }
     return true;
   }
+  /// Writes filler bytes to camurerun's stdin until it stops taking them (nothing accepted for
+  /// `stall`) or `max_bytes` went in; returns how many it took. For backpressure checks.
+  std::size_t write_stdin_until_stalled(std::size_t max_bytes, std::chrono::milliseconds stall) {
+    if (in_ < 0) return 0;
+    const int fl = ::fcntl(in_, F_GETFL);
+    ::fcntl(in_, F_SETFL, fl | O_NONBLOCK);
+    const std::string chunk(65536, 'x');
+    std::size_t total = 0;
+    while (total < max_bytes) {
+      const ssize_t n = ::write(in_, chunk.data(), std::min(chunk.size(), max_bytes - total));
+      if (n > 0) {
+        total += static_cast<std::size_t>(n);
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno != EAGAIN) break;
+      pollfd p{in_, POLLOUT, 0};
+      if (::poll(&p, 1, static_cast<int>(stall.count())) <= 0) break; // no progress: stalled
+    }
+    ::fcntl(in_, F_SETFL, fl);
+    return total;
+  }
+
   void close_stdin() {
     if (in_ >= 0) ::close(in_);
     in_ = -1;
