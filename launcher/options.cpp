@@ -26,7 +26,8 @@ po::options_description make_description(Options &o, std::string &np_text, std::
     ("version,V", "print the version and exit")
     ("np,n", po::value(&np_text)->value_name("N"), "number of ranks to start")
     ("map-by", po::value(&o.map_by)->value_name("OBJ"),
-       "spread ranks round robin over: slot, core, hwthread, numa, package, socket, node (default core)")
+       "spread ranks round robin over: slot, core, hwthread, numa, package, socket, node (default core);"
+       " ppr:N:node puts N ranks on each host (as -N N)")
     ("bind-to", po::value(&o.bind_to)->value_name("OBJ"),
        "bind each rank to: none, core, hwthread, numa, package, socket (default: core while ranks fit"
        " on the cores, none when oversubscribed); ':overload-allowed' may follow")
@@ -166,7 +167,23 @@ ParseResult parse_command_line(int argc, const char *const *argv) {
   if (vm.count("hostfile") && vm.count("machinefile")) return fail("--hostfile and --machinefile both given");
   if (vm.count("npernode") && !parse_positive(x.npernode, o.npernode))
     return fail("-N: '" + x.npernode + "' is not a positive number of ranks per host");
-  if (vm.count("np") == 0 && !o.multi_host())
+  if (starts_with(o.map_by, "ppr:")) {
+    // Open MPI's "processes per resource": ppr:N:node is N ranks on each host (-N N).
+    const std::string spec = o.map_by.substr(4);
+    const auto colon = spec.find(':');
+    unsigned n = 0;
+    if (colon == std::string::npos || !parse_positive(spec.substr(0, colon), n))
+      return fail("--map-by: '" + o.map_by + "' is not ppr:N:node");
+    const std::string object = spec.substr(colon + 1);
+    if (object != "node")
+      return fail("--map-by " + o.map_by + ": only ppr:N:node (N ranks per host) is supported; for ranks per " +
+                  object + " use --map-by " + object + " with -N or -n");
+    if (o.npernode && o.npernode != n)
+      return fail("--map-by " + o.map_by + " and -N " + std::to_string(o.npernode) + " disagree");
+    o.npernode = n;
+    o.map_by = "core";
+  }
+  if (vm.count("np") == 0 && !o.multi_host() && o.npernode == 0)
     return fail("the number of ranks is missing: use -n N (or give hosts with -H or --hostfile)");
   if (vm.count("np") && !parse_positive(np_text, o.np)) return fail("-n: '" + np_text + "' is not a positive number of ranks");
   if (vm.count("launch-timeout") && !parse_seconds(x.launch_timeout, o.launch_timeout_s))
@@ -211,7 +228,7 @@ ParseResult parse_command_line(int argc, const char *const *argv) {
       o.stdin_rank = -1;
     else if (stdin_text == "0")
       o.stdin_rank = 0;
-    else if (parse_positive(stdin_text, rank) && (rank < o.np || (o.np == 0 && o.multi_host())))
+    else if (parse_positive(stdin_text, rank) && (rank < o.np || (o.np == 0 && (o.multi_host() || o.npernode))))
       o.stdin_rank = static_cast<int>(rank);
     else
       return fail("--stdin: '" + stdin_text + "' is not none or a rank below " + std::to_string(o.np));

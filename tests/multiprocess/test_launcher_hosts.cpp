@@ -146,6 +146,34 @@ TEST(LauncherHosts, RemoteOutputTaggedAndStdinToRemoteRankZero) {
   EXPECT_TRUE(saw) << p.out();
 }
 
+TEST(LauncherHosts, PprPerNodeStartsThatManyRanksOnEachHost) {
+  {
+    CamurerunProcess p({"--map-by", "ppr:3:node", PROBE_PATH, "env"});
+    ASSERT_EQ(p.finish(), 0) << p.err();
+    EXPECT_EQ(p.count_lines("env "), 3u) << p.out();
+    for (const auto &l : lines_of(p.out())) {
+      if (l.rfind("env ", 0) == 0) {
+        EXPECT_EQ(fields(l)["CAMURE_SIZE"], "3") << l;
+      }
+    }
+  }
+  {
+    Agents a;
+    CamurerunProcess p(remote(a, "agent", {"--map-by", "ppr:2:node", "-H", "localhost:2,fakeA:2", PROBE_PATH, "env"}));
+    ASSERT_EQ(p.finish(), 0) << p.err();
+    ASSERT_EQ(p.count_lines("env "), 4u) << p.out();
+    for (const auto &l : lines_of(p.out())) {
+      if (l.rfind("env ", 0) != 0) continue;
+      auto f = fields(l);
+      EXPECT_EQ(f["CAMURE_LOCAL_SIZE"], "2") << l;
+      EXPECT_EQ(f["CAMURE_NODE_ID"], std::to_string(std::stoi(f["CAMURE_RANK"]) / 2)) << l;
+    }
+  }
+  CamurerunProcess bad({"--map-by", "ppr:2:socket", PROBE_PATH, "env"});
+  EXPECT_EQ(bad.finish(), 2);
+  EXPECT_NE(only_line(bad.err()).find("ppr:N:node"), std::string::npos) << bad.err();
+}
+
 TEST(LauncherHosts, ManyMegabytesOfStdinReachARemoteRankIntact) {
   // Through the acknowledgement window: many windows' worth, every byte in order.
   Agents a;

@@ -107,3 +107,28 @@ TEST(LauncherOptions, BadInputGivesOneLineErrors) {
   EXPECT_NE(error_of({"-n", "2", "-n", "3", "a"}).find("more than once"), std::string::npos);
   for (const auto &e : {error_of({"-n"}), error_of({"-n", "2", "--wdir="})}) EXPECT_EQ(e.find('\n'), std::string::npos);
 }
+
+TEST(LauncherOptions, PprPerNodeIsRanksPerHost) {
+  ParseResult r = parse({"--map-by", "ppr:3:node", "./app"});
+  ASSERT_EQ(r.outcome, ParseOutcome::run) << r.error;
+  EXPECT_EQ(r.options.npernode, 3u);
+  EXPECT_EQ(r.options.np, 0u); // local mode: 3 ranks on this host
+  EXPECT_EQ(r.options.map_by, "core");
+  r = parse({"-np", "4", "--map-by", "ppr:2:node", "-H", "a:2,b:2", "./app"});
+  ASSERT_EQ(r.outcome, ParseOutcome::run) << r.error;
+  EXPECT_EQ(r.options.npernode, 2u);
+  r = parse({"-N", "2", "--map-by", "ppr:2:node", "./app"});
+  ASSERT_EQ(r.outcome, ParseOutcome::run) << r.error;
+  EXPECT_EQ(r.options.npernode, 2u);
+  // Without -n, -N alone also sizes a local job.
+  r = parse({"-N", "2", "./app"});
+  ASSERT_EQ(r.outcome, ParseOutcome::run) << r.error;
+}
+
+TEST(LauncherOptions, PprErrorsAreOneLine) {
+  EXPECT_NE(error_of({"--map-by", "ppr:2:socket", "./app"}).find("only ppr:N:node"), std::string::npos);
+  EXPECT_NE(error_of({"--map-by", "ppr:x:node", "./app"}).find("is not ppr:N:node"), std::string::npos);
+  EXPECT_NE(error_of({"--map-by", "ppr:0:node", "./app"}).find("is not ppr:N:node"), std::string::npos);
+  EXPECT_NE(error_of({"--map-by", "ppr:2", "./app"}).find("is not ppr:N:node"), std::string::npos);
+  EXPECT_NE(error_of({"-N", "3", "--map-by", "ppr:2:node", "./app"}).find("disagree"), std::string::npos);
+}
