@@ -132,6 +132,57 @@ TEST(SessionLoopback, CoordinatorAndEightMembersBarrierAndBroadcast) {
   EXPECT_EQ(coord->exit_code(seconds(60)), 0);
 }
 
+TEST(SessionLoopback, BarrierRoundsSurviveLossWhileTheWaitersRunTheTimers) {
+  // 10 % of every node's datagrams are dropped (ARRIVE and RELEASE alike). While an app thread
+  // waits in a barrier it runs the node's timers itself (the progress thread ticks slowly
+  // then and steps in only when the waiter has not ticked lately): the ARRIVE retransmits
+  // that finish these rounds must still happen.
+  constexpr int kMembers = 3, kRounds = 100;
+  const Endpoint group = test::unique_group();
+  Signal ports;
+  auto lossy = [](std::uint64_t seed) {
+    auto o = test::loopback_options();
+    o.inject_loss = 0.1;
+    o.inject_seed = seed;
+    return o;
+  };
+  Child coord([&] {
+    std::error_code ec;
+    auto c = Coordinator::start(Endpoint{"127.0.0.1", 0}, group, lossy(1), ec);
+    if (ec) return 90;
+    ports.send(c.local_endpoint().port);
+    auto bar = c.create_barrier_group(kBarrier);
+    bar.accept_until(kMembers, seconds(20), ec);
+    if (ec) return 10;
+    for (int r = 0; r < kRounds + 1; ++r) {
+      bar.wait(seconds(20), ec);
+      if (ec) return 11;
+    }
+    return 0;
+  });
+  auto port = ports.recv(milliseconds(10000));
+  ASSERT_TRUE(port) << "coordinator did not start";
+  std::vector<std::unique_ptr<Child>> members;
+  for (int k = 0; k < kMembers; ++k) {
+    members.push_back(std::make_unique<Child>([&, k] {
+      std::error_code ec;
+      auto m = Member::join(Endpoint{"127.0.0.1", static_cast<std::uint16_t>(*port)},
+                            lossy(100 + static_cast<std::uint64_t>(k)), seconds(10), ec);
+      if (ec) return 91;
+      auto bar = m.join_barrier_group(kBarrier, seconds(20), ec);
+      if (ec) return 20;
+      for (int r = 0; r < kRounds + 1; ++r) {
+        bar.wait(seconds(20), ec);
+        if (ec) return 21;
+      }
+      // With 10 % loss on ~200 ARRIVE/RELEASE, some were certainly lost and repeated.
+      return m.stats().barrier_retransmits > 0 ? 0 : 22;
+    }));
+  }
+  for (auto &m : members) EXPECT_EQ(m->exit_code(seconds(60)), 0);
+  EXPECT_EQ(coord.exit_code(seconds(60)), 0);
+}
+
 TEST(SessionLoopback, MemberKilledMidBarrierSurvivorsCarryOn) {
   constexpr int kMembers = 4, kRounds = 300;
   const Endpoint group = test::unique_group();
