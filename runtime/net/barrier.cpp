@@ -28,7 +28,9 @@ std::uint64_t BarrierCoordinator::arrive_self(const std::vector<MemberId> &view,
 void BarrierCoordinator::on_arrive(MemberId m, std::uint64_t round, const PeerAddr &from,
                                    const std::vector<MemberId> &view, Nanos now) {
   if (round == round_) {
-    arrived_.insert(m);
+    // A sorted vector that keeps its capacity across rounds: no allocation per ARRIVE.
+    auto it = std::lower_bound(arrived_.begin(), arrived_.end(), m);
+    if (it == arrived_.end() || *it != m) arrived_.insert(it, m);
     check(view, now);
     return;
   }
@@ -47,7 +49,7 @@ void BarrierCoordinator::on_arrive(MemberId m, std::uint64_t round, const PeerAd
 void BarrierCoordinator::check(const std::vector<MemberId> &view, Nanos) {
   if (!self_arrived_) return;
   for (MemberId m : view)
-    if (m != kCoordinatorId && !arrived_.contains(m)) return;
+    if (m != kCoordinatorId && !std::binary_search(arrived_.begin(), arrived_.end(), m)) return;
   send_release(nullptr, round_);
   ++round_;
   self_arrived_ = false;

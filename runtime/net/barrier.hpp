@@ -3,7 +3,6 @@
 
 #include <cstdint>
 #include <map>
-#include <set>
 #include <vector>
 
 #include "runtime/net/emit.hpp"
@@ -39,7 +38,7 @@ private:
   Nanos holdoff_;
   std::uint64_t round_ = 0;
   bool self_arrived_ = false;
-  std::set<MemberId> arrived_;
+  std::vector<MemberId> arrived_; ///< sorted
   std::map<MemberId, Nanos> last_reply_;
   std::uint64_t protocol_errors_ = 0;
   std::vector<std::uint8_t> scratch_;
