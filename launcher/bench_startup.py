@@ -58,6 +58,10 @@ def main():
         if shutil.which("mpiexec.openmpi"):
             cases.append(("openmpi", ["mpiexec.openmpi", "--allow-run-as-root", "--mca", "plm_rsh_agent", "ssh -F " + cfg,
                                       "--mca", "oob_tcp_if_include", "eth0", "-H", hl, "-n", n, "/bin/true"]))
+        # Not a launcher: one bare login per other host, in parallel, with the key exchange
+        # camurerun uses by default: the floor every ssh-based launcher stands on.
+        logins = " ".join(f"ssh -F {cfg} -o KexAlgorithms=curve25519-sha256 {h} /bin/true &" for h in hosts[1:])
+        cases.append(("ssh_logins_floor", ["sh", "-c", logins + " wait"]))
         if shutil.which("mpiexec.hydra"):
             cases.append(("mpich", ["mpiexec.hydra", "-launcher", "ssh", "-launcher-exec",
                                     os.environ["CAMURE_CLUSTER_SSH_WRAPPER"], "-iface", "eth0", "-hosts", hl,
