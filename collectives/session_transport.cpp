@@ -7,6 +7,7 @@
 #include <camure/error.hpp>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <thread>
@@ -125,6 +126,22 @@ std::unique_ptr<SessionTransport> SessionTransport::create(const bootstrap::JobI
 }
 
 SessionTransport::~SessionTransport() {
+  if (const char *v = std::getenv("CAMURE_NET_STATS"); v != nullptr && *v == '1') {
+    // Diagnostics: what the leaders' session cost this host (packets, repairs, drops).
+    try {
+      const session::SessionStats s = coord_ ? coord_.stats() : member_.stats();
+      std::fprintf(stderr,
+                   "camure: node %d session: sent %llu packets %llu messages, repairs %llu unicast %llu multicast; "
+                   "received %llu packets %llu duplicates; naks %llu acks %llu; dropped %llu\n",
+                   node_id_, static_cast<unsigned long long>(s.packets_sent),
+                   static_cast<unsigned long long>(s.messages_sent), static_cast<unsigned long long>(s.repairs_unicast),
+                   static_cast<unsigned long long>(s.repairs_multicast),
+                   static_cast<unsigned long long>(s.packets_received), static_cast<unsigned long long>(s.duplicates),
+                   static_cast<unsigned long long>(s.naks_sent), static_cast<unsigned long long>(s.acks_sent),
+                   static_cast<unsigned long long>(s.dropped_total));
+    } catch (...) {
+    }
+  }
   // Groups first, then the session that owns them.
   for (auto &q : early_) q.clear();
   if (coord_) {
