@@ -381,18 +381,22 @@ void Transport::send_now(const net::PeerAddr &a, const std::uint8_t *d, std::siz
 void Transport::flush() {
   if (gso_batch_.empty()) return;
   const auto b = gso_batch_.bytes();
-  send_now(group_addr_, b.data(), b.size(), gso_batch_.segment());
+  if (!batch_to_.empty()) send_now(batch_to_, b.data(), b.size(), gso_batch_.segment());
   gso_batch_.clear();
 }
 
 void Transport::send(const net::PeerAddr *to, std::span<const std::uint8_t> d) {
-  if (to || !gso_ || !net::GsoBatch::batchable(d.size())) {
+  const net::PeerAddr &a = to ? *to : group_addr_;
+  if (!gso_ || !net::GsoBatch::batchable(d.size())) {
     flush(); // keep the order of everything this node sends
-    const net::PeerAddr &a = to ? *to : group_addr_;
     if (!a.empty()) send_now(a, d.data(), d.size(), 0);
     return;
   }
+  // Back-to-back datagrams to one destination share a GSO send: the multicast stream, and
+  // bursts of unicast repairs to one receiver.
+  if (!gso_batch_.empty() && !(batch_to_ == a)) flush();
   if (!gso_batch_.fits(d.size())) flush();
+  if (gso_batch_.empty()) batch_to_ = a;
   gso_batch_.add(d);
   if (gso_batch_.closed()) flush();
 }

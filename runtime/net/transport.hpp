@@ -46,8 +46,9 @@ public:
   Endpoint local_endpoint() const;
 
   /// to == nullptr: to the multicast group. Errors (e.g. a full buffer) count as loss.
-  /// Back-to-back multicast datagrams of one size are batched and sent with one sendmsg using
-  /// UDP GSO (UDP_SEGMENT) where the kernel supports it; flush() sends what is batched.
+  /// Back-to-back datagrams of one size to one destination (the group, or a receiver getting
+  /// repairs) are batched and sent with one sendmsg using UDP GSO (UDP_SEGMENT) where the
+  /// kernel supports it; flush() sends what is batched.
   /// Receives use UDP GRO where the kernel supports it: a GSO batch that reaches us whole (veth,
   /// bridge, loopback) is read with one copy and split into its datagrams here.
   /// CAMURE_NET_OFFLOAD=0 turns both off (A/B measurements, kernels that misbehave).
@@ -111,7 +112,8 @@ private:
   std::array<net::PeerAddr, kBatch> batch_from_{};
   std::array<std::size_t, kBatch> batch_len_{};
   std::array<std::size_t, kBatch> batch_seg_{};      ///< UDP GRO segment size (0: one datagram)
-  net::GsoBatch gso_batch_;                          ///< batched multicast datagrams
+  net::GsoBatch gso_batch_;                          ///< batched datagrams, all to batch_to_
+  net::PeerAddr batch_to_;
   bool gso_ = true;                                  ///< cleared if the kernel refuses UDP_SEGMENT
   void send_now(const net::PeerAddr &a, const std::uint8_t *d, std::size_t n, std::uint16_t segment);
   std::uint64_t send_errors_ = 0;
