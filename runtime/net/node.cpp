@@ -216,17 +216,19 @@ bool Node::wait_step(std::unique_lock<std::mutex> &lk, Clock::time_point deadlin
   // Wait on the sockets themselves, without the lock (the progress thread must be able to
   // tick meanwhile): look, yield or block as the policy says; the datagram wakes this thread,
   // nobody hands over. notify_locked() interrupts through the transport's eventfd.
-  if (now_tp - last_tick_ >= fast_tick_) tick_locked(); // the progress thread ticks slowly meanwhile
+  if (now_tp - last_tick_ >= fast_tick_) tick_locked(); // the progress thread ticks slowly while we spin
   if (spins == 1) policy_.start(to_nanos(now_tp));
   // The first step only looks: an answer may be there already (and the pred just ran).
   const auto act = spins == 1 ? std::optional<net::WaitPolicy::Action>() : policy_.next(to_nanos(now_tp));
   leader_polling_ = true;
+  leader_blocking_ = act == net::WaitPolicy::Action::block;
   Transport *t = transport_.get();
   lk.unlock();
   unsigned readable = 0;
   if (act == net::WaitPolicy::Action::block) {
-    // Wake for the next tick (the progress thread leaves them to us while we wait).
-    readable = t->poll_wait(std::min<Clock::duration>(deadline - now_tp, fast_tick_), std::chrono::nanoseconds(0));
+    // A long wait: the progress thread ticks (at the fast interval from its next tick on).
+    readable = t->poll_wait(std::min<Clock::duration>(deadline - now_tp, std::chrono::milliseconds(50)),
+                            std::chrono::nanoseconds(0));
   } else {
     if (act == net::WaitPolicy::Action::yield) {
       const auto before = Clock::now();
@@ -236,7 +238,7 @@ bool Node::wait_step(std::unique_lock<std::mutex> &lk, Clock::time_point deadlin
     readable = t->poll_wait(std::chrono::nanoseconds(0), std::chrono::nanoseconds(0)); // one look
   }
   lk.lock();
-  leader_polling_ = false;
+  leader_polling_ = leader_blocking_ = false;
   if (closed_) cv_.notify_all(); // shutdown() waits for us to leave poll before closing
   if (!closed_ && transport_ && readable) {
     receive_locked(readable); // only the sockets poll found readable
@@ -338,15 +340,16 @@ void Node::tick_locked() {
 
 void Node::on_tick() {
   std::lock_guard<std::mutex> lk(mu_);
-  // A waiting leader ticks between its looks; a tick here is needed only if it has not lately
-  // (it is blocked in a long poll, or there is none).
-  if (!leader_ || Clock::now() - last_tick_ >= fast_tick_) tick_locked();
+  // A spinning leader ticks between its looks; a tick here is needed only if it has not lately
+  // (it blocks in a long poll, or there is none).
+  const bool spinning_leader = leader_ && !leader_blocking_;
+  if (!spinning_leader || Clock::now() - last_tick_ >= fast_tick_) tick_locked();
   if (take_back_sockets_locked()) { // the end of a loop of waits left them parked
     receive_locked();
     flush_locked();
     notify_locked();
   }
-  if (transport_) transport_->set_tick_interval(leader_ ? slow_tick_ : fast_tick_);
+  if (transport_) transport_->set_tick_interval(spinning_leader ? slow_tick_ : fast_tick_);
 }
 
 std::error_code Node::acquire_writer(net::GroupId g, Clock::time_point deadline) {

@@ -92,7 +92,8 @@ private:
   std::condition_variable cv_;
   int waiters_ = 0;
   bool leader_ = false;         ///< an app thread owns the sockets (parked the progress thread)
-  bool leader_polling_ = false; ///< ... and is blocked in poll without mu_
+  bool leader_polling_ = false; ///< ... and is looking at / blocked in poll on them without mu_
+  bool leader_blocking_ = false; ///< ... blocked (past its spin): the progress thread ticks
   std::unique_ptr<net::SessionCore> core_;
   std::unique_ptr<net::Interceptor> interceptor_;
   std::unique_ptr<Transport> transport_;
@@ -109,9 +110,9 @@ private:
   Endpoint local_;
   Clock::duration rto_{std::chrono::milliseconds(1)};
   /// Ticks come every fast_tick_ (max(200 us, retransmit_interval / 2)). While an app thread
-  /// waits, it runs them itself between looks, and the progress thread ticks every
+  /// spins in a wait, it runs them itself between looks, and the progress thread ticks every
   /// slow_tick_ only: its wake-ups cost a context switch each, which with 8 processes on 2
-  /// cores was a third of a barrier round's CPU.
+  /// cores was a third of a barrier round's CPU. A leader that blocks leaves them to it.
   std::chrono::microseconds fast_tick_{500}, slow_tick_{2000};
   Clock::time_point last_tick_{}; ///< mu_
   Clock::time_point t0_ = Clock::now();
