@@ -36,6 +36,7 @@ struct ChildPlan {
   pid_t parent;
   const topology::AffinityMask *mask;
   const rlimit *fd_limit; ///< restored before exec, or null
+  const SignalResets *resets; ///< dispositions to reset before exec
 };
 
 /// What a child reports on its status pipe when it cannot become the rank.
@@ -64,7 +65,7 @@ std::string describe_failure(const StartFailure &f, const std::string &program, 
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (::getppid() != p.parent) ::_exit(127); // the launcher died before prctl took effect
   ::setpgid(0, 0);
-  reset_signals_for_exec();
+  p.resets->apply();
   if (::dup2(p.in, 0) < 0 || ::dup2(p.out, 1) < 0 || ::dup2(p.err, 2) < 0) ::_exit(127);
   // Nothing but 0-2 and the control fd may leak into the rank.
   ::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
@@ -172,6 +173,7 @@ std::error_code LocalSpawner::launch(const JobSpec &job, std::string &why) {
   std::vector<std::string> argv = job.argv;
   std::vector<char *> cargv = c_array(argv);
   const pid_t self = ::getpid();
+  const SignalResets resets = SignalResets::current(); // our handlers are installed by now
 
   for (const RankSpec &spec : job.ranks) {
     int out[2] = {-1, -1}, err[2] = {-1, -1}, ctl[2] = {-1, -1}, in[2] = {-1, -1}, st[2] = {-1, -1};
@@ -199,7 +201,7 @@ std::error_code LocalSpawner::launch(const JobSpec &job, std::string &why) {
     if (spec.binding.bound) mask = topology::AffinityMask(spec.binding.cpus);
     const ChildPlan plan{job.program.c_str(), cargv.data(), cenv.data(), job.wdir.empty() ? nullptr : job.wdir.c_str(),
                          in[0], out[1], err[1], ctl[1], st[1], self, mask.empty() ? nullptr : &mask,
-                         fd_limit_ ? &*fd_limit_ : nullptr};
+                         fd_limit_ ? &*fd_limit_ : nullptr, &resets};
 
     // Signals stay blocked across fork until the child has reset every handler: a signal
     // reaching the child before that would run camurerun's handler and feed our signal pipe.

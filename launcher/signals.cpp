@@ -70,4 +70,23 @@ void reset_signals_for_exec() noexcept {
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
 }
 
+SignalResets SignalResets::current() noexcept {
+  SignalResets r;
+  for (int sig = 1; sig < NSIG && r.count_ < 64; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    struct sigaction old {};
+    if (::sigaction(sig, nullptr, &old) != 0) continue; // e.g. the C library's own signals
+    if (!(old.sa_flags & SA_SIGINFO) && old.sa_handler == SIG_DFL) continue;
+    r.sigs_[r.count_++] = sig;
+  }
+  return r;
+}
+
+void SignalResets::apply() const noexcept {
+  for (int i = 0; i < count_; ++i) ::signal(sigs_[i], SIG_DFL);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
 } // namespace camure::launcher

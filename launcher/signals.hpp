@@ -30,4 +30,19 @@ private:
 /// before exec, forked with all signals blocked). Async-signal-safe.
 void reset_signals_for_exec() noexcept;
 
+/// The signals whose disposition is not the default right now (a handler, or SIG_IGN
+/// inherited or set): all a child has to reset before exec. Taken in the parent, so a child
+/// started while the parent sleeps (vfork) makes a few calls instead of one per signal.
+class SignalResets {
+public:
+  static SignalResets current() noexcept;
+  /// Resets those to SIG_DFL, then unblocks every signal. Async-signal-safe.
+  void apply() const noexcept;
+  int count() const { return count_; }
+
+private:
+  int sigs_[64] = {};
+  int count_ = 0;
+};
+
 } // namespace camure::launcher

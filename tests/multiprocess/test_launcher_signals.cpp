@@ -184,3 +184,25 @@ TEST(LauncherSignalsMore, GrandchildrenLeftBehindAreKilledAtJobEnd) {
   EXPECT_TRUE(camure::test::no_descendants_left(10s));
   for (pid_t pid : bg) EXPECT_FALSE(camure::test::process_alive(pid)) << pid;
 }
+
+TEST(LauncherSignalsMore, RanksStartWithDefaultDispositionsAndNothingBlocked) {
+  // camurerun handles some signals itself and inherits ignored ones (SIGALRM, SIGTTOU here,
+  // as a nohup-like parent would leave them): ranks get none of that.
+  struct sigaction ign {}, old_alrm {}, old_ttou {};
+  ign.sa_handler = SIG_IGN;
+  ::sigaction(SIGALRM, &ign, &old_alrm);
+  ::sigaction(SIGTTOU, &ign, &old_ttou);
+  CamurerunProcess p({"-n", "3", PROBE_PATH, "sigstate"});
+  ::sigaction(SIGALRM, &old_alrm, nullptr);
+  ::sigaction(SIGTTOU, &old_ttou, nullptr);
+  ASSERT_EQ(p.finish(), 0) << p.err();
+  int seen = 0;
+  for (const auto &l : lines_of(p.out())) {
+    if (l.rfind("sigstate ", 0) != 0) continue;
+    ++seen;
+    EXPECT_NE(l.find(" ign=0000000000000000"), std::string::npos) << l;
+    EXPECT_NE(l.find(" blk=0000000000000000"), std::string::npos) << l;
+    EXPECT_NE(l.find(" cgt=0000000000000000"), std::string::npos) << l;
+  }
+  EXPECT_EQ(seen, 3) << p.out();
+}

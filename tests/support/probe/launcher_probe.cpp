@@ -11,6 +11,7 @@
 //   stdin                 read stdin to EOF, print "stdin <rank> <bytes> <fnv1a>"
 //   spam LINES LEN        write LINES lines of LEN payload bytes, each in several small writes
 //   affinity              print "affinity <rank> <cpulist>"
+//   sigstate              print "sigstate <rank> ign=<hex> blk=<hex> cgt=<hex>" (/proc/self/status)
 //   pwd                   print "pwd <rank> <cwd>"
 //   kv                    put probe.<rank>=v<rank>, get every rank's key and the session key,
 //                         check a conflicting put; print "kv <rank> ok <keylen> <node> <addr>"
@@ -75,6 +76,28 @@ long lookup(const char *spec) {
 const char *getenv_or(const char *name, const char *dflt) {
   const char *v = std::getenv(name);
   return v ? v : dflt;
+}
+
+int mode_sigstate() {
+  std::string line = "sigstate " + std::to_string(rank());
+  FILE *f = std::fopen("/proc/self/status", "r");
+  if (!f) return 1;
+  char buf[256];
+  while (std::fgets(buf, sizeof buf, f)) {
+    for (const char *key : {"SigIgn:", "SigBlk:", "SigCgt:"}) {
+      if (std::strncmp(buf, key, std::strlen(key)) != 0) continue;
+      const char *v = buf + std::strlen(key);
+      while (*v == ' ' || *v == '\t') ++v;
+      std::string val(v);
+      while (!val.empty() && (val.back() == '\n' || val.back() == ' ')) val.pop_back();
+      std::string name(key + 3, 3);
+      for (auto &c : name) c = static_cast<char>(c | 0x20); // "ign", "blk", "cgt"
+      line += " " + name + "=" + val;
+    }
+  }
+  std::fclose(f);
+  out(line);
+  return 0;
 }
 
 int mode_env(int argc, char **argv) {
@@ -214,6 +237,7 @@ int main(int argc, char **argv) {
   }
   const std::string mode = argv[1];
   if (mode == "env") return mode_env(argc, argv);
+  if (mode == "sigstate") return mode_sigstate();
   if (mode == "args") {
     std::string line = "args " + std::to_string(rank());
     for (int i = 2; i < argc; ++i) line += std::string(" ") + argv[i];
