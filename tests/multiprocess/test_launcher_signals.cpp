@@ -187,7 +187,8 @@ TEST(LauncherSignalsMore, GrandchildrenLeftBehindAreKilledAtJobEnd) {
 
 TEST(LauncherSignalsMore, RanksStartWithDefaultDispositionsAndNothingBlocked) {
   // camurerun handles some signals itself and inherits ignored ones (SIGALRM, SIGTTOU here,
-  // as a nohup-like parent would leave them): ranks get none of that.
+  // as a nohup-like parent would leave them): ranks get none of that (exec resets handlers;
+  // ignored signals and the mask would survive it).
   struct sigaction ign {}, old_alrm {}, old_ttou {};
   ign.sa_handler = SIG_IGN;
   ::sigaction(SIGALRM, &ign, &old_alrm);
@@ -202,7 +203,7 @@ TEST(LauncherSignalsMore, RanksStartWithDefaultDispositionsAndNothingBlocked) {
     ++seen;
     EXPECT_NE(l.find(" ign=0000000000000000"), std::string::npos) << l;
     EXPECT_NE(l.find(" blk=0000000000000000"), std::string::npos) << l;
-    EXPECT_NE(l.find(" cgt=0000000000000000"), std::string::npos) << l;
+    // (Caught signals are the rank program's own business: a sanitizer runtime installs some.)
   }
   EXPECT_EQ(seen, 3) << p.out();
 }
