@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <linux/close_range.h>
@@ -104,6 +105,24 @@ void *child_stack_top() {
 }
 #endif
 
+/// Whether every cpu of this host already has a runnable task besides us right now
+/// (/proc/loadavg's fourth field, "running/total").
+bool host_saturated() {
+  const int fd = ::open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char buf[128] = {};
+  const ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  if (n <= 0) return false;
+  // "0.20 0.18 0.12 1/80 11206": the running count follows the third space.
+  const char *p = buf;
+  for (int spaces = 0; *p && spaces < 3; ++p)
+    if (*p == ' ') ++spaces;
+  const long running = std::strtol(p, nullptr, 10);
+  const long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
+  return cpus > 0 && running - 1 >= cpus;
+}
+
 /// Starts a child that runs child_main(plan) and returns its pid (-1 and errno on failure).
 /// Signals must be blocked by the caller.
 ///
@@ -113,11 +132,14 @@ void *child_stack_top() {
 /// Measured on this 2-core VM, 16 x /bin/true with nothing else competing for the cpus
 /// (chrt -f): 8.45 ms against 10.23 ms with fork(), CPU 13.7 against 17.2 ms. On a host
 /// saturated by other work, fork() fares better (49 against 62 ms median at load 11): each
-/// rank then waits for the launcher to be scheduled again after the child's exec.
-pid_t spawn_child(const ChildPlan &plan) {
+/// rank then waits for the launcher to be scheduled again after the child's exec. So
+/// `share_memory` (chosen once per launch with host_saturated()) picks fork on a busy host.
+pid_t spawn_child(const ChildPlan &plan, bool share_memory) {
 #ifndef CAMURE_SPAWN_WITH_FORK
-  if (void *stack = child_stack_top())
+  if (void *stack = share_memory ? child_stack_top() : nullptr)
     return ::clone(child_entry, stack, CLONE_VM | CLONE_VFORK | SIGCHLD, const_cast<ChildPlan *>(&plan));
+#else
+  (void)share_memory;
 #endif
   const pid_t pid = ::fork();
   if (pid == 0) child_main(plan);
@@ -174,6 +196,7 @@ std::error_code LocalSpawner::launch(const JobSpec &job, std::string &why) {
   std::vector<char *> cargv = c_array(argv);
   const pid_t self = ::getpid();
   const SignalResets resets = SignalResets::current(); // our handlers are installed by now
+  const bool share_memory = !host_saturated();
 
   for (const RankSpec &spec : job.ranks) {
     int out[2] = {-1, -1}, err[2] = {-1, -1}, ctl[2] = {-1, -1}, in[2] = {-1, -1}, st[2] = {-1, -1};
@@ -208,7 +231,7 @@ std::error_code LocalSpawner::launch(const JobSpec &job, std::string &why) {
     sigset_t all, old;
     sigfillset(&all);
     ::sigprocmask(SIG_SETMASK, &all, &old);
-    const pid_t pid = spawn_child(plan); // the child unblocks after resetting dispositions
+    const pid_t pid = spawn_child(plan, share_memory); // the child unblocks after resetting dispositions
     const int fork_errno = errno;
     ::sigprocmask(SIG_SETMASK, &old, nullptr);
     if (pid < 0) {
