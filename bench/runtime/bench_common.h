@@ -102,7 +102,7 @@ static int bench_main(int argc, char **argv) {
     if (bench_rank == 0) fprintf(stderr, "%s", usage);
     return 2;
   }
-  if (argc <= 2) {
+  if (argc <= 2 || argv[2][0] == '\0') { /* no list (or an empty one): every point */
     bench_run_barrier(budget);
     const size_t sizes[] = {8, 1024, 64 * 1024, 1024 * 1024};
     for (int i = 0; i < 4; ++i) bench_run_bcast(sizes[i], budget);
