@@ -72,6 +72,13 @@ std::unique_ptr<SessionTransport> SessionTransport::create(const bootstrap::JobI
     const long ms = std::strtol(v, nullptr, 10);
     if (ms >= 100 && ms <= 600000) o.liveness_timeout = std::chrono::milliseconds(ms);
   }
+  // A whole 1 MiB bcast (9 chunks) fits in the window, so the root's leader never waits for an
+  // ACK inside one; the sockets' 4 MiB receive buffers hold it.
+  o.window_bytes = std::size_t{2} << 20;
+  if (const char *v = std::getenv("CAMURE_NET_WINDOW_BYTES"); v != nullptr && *v != '\0') {
+    const unsigned long long w = std::strtoull(v, nullptr, 10);
+    if (w >= 65536 && w <= (std::uint64_t{1} << 30)) o.window_bytes = static_cast<std::size_t>(w);
+  }
   o.interface = job.node_addr;
   o.ttl = job.mcast_ttl;
   const session::Endpoint group = session::Endpoint::parse(job.mcast, ec);
