@@ -3,6 +3,7 @@
 # MPICH over the same hosts: points 2x1, 4x1, 4x2 (hosts x ranks per host). Every RESULT line
 # of the benchmarks gets "hosts=H ppn=R" appended. Needs root (network namespaces).
 # Usage: bench/runtime/run_cluster.sh [--build DIR] [--out DIR] [--budget SECONDS] [--points "2x1 4x1 4x2"]
+#        [--impls "camure openmpi mpich"] [--sizes barrier,1048576]  (defaults: all of them)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -10,13 +11,17 @@ build=$root/build
 out=$root/build/bench-runtime-cluster
 budget=0.3
 points="2x1 4x1 4x2"
-usage() { echo "usage: $0 [--build DIR] [--out DIR] [--budget SECONDS] [--points \"2x1 4x1 4x2\"]"; }
+want_impls="camure openmpi mpich"
+sizes=""
+usage() { echo "usage: $0 [--build DIR] [--out DIR] [--budget SECONDS] [--points \"2x1 4x1 4x2\"] [--impls \"camure openmpi mpich\"] [--sizes barrier,SIZE,...]"; }
 while (($#)); do
   case $1 in
     --build) build=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --budget) budget=$2; shift 2 ;;
     --points) points=$2; shift 2 ;;
+    --impls) want_impls=$2; shift 2 ;;
+    --sizes) sizes=$2; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "run_cluster.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
   esac
@@ -33,12 +38,13 @@ cmake --build "$build" -j "$(nproc)" --target camure-bench camurerun camure-prox
 camurerun=$build/launcher/camurerun
 bench=$build/bench/runtime/camure-bench
 
-impls=(camure)
-if command -v mpicc.openmpi >/dev/null && command -v mpirun.openmpi >/dev/null; then
+impls=()
+[[ " $want_impls " == *" camure "* ]] && impls+=(camure)
+if [[ " $want_impls " == *" openmpi "* ]] && command -v mpicc.openmpi >/dev/null && command -v mpirun.openmpi >/dev/null; then
   mpicc.openmpi -O2 -std=c11 -D_DEFAULT_SOURCE '-DBENCH_IMPL_NAME="openmpi"' -o "$out/mpi_bench_openmpi" "$here/mpi_bench.c"
   impls+=(openmpi)
 fi
-if command -v mpicc.mpich >/dev/null && command -v mpiexec.hydra >/dev/null; then
+if [[ " $want_impls " == *" mpich "* ]] && command -v mpicc.mpich >/dev/null && command -v mpiexec.hydra >/dev/null; then
   mpicc.mpich -O2 -std=c11 -D_DEFAULT_SOURCE '-DBENCH_IMPL_NAME="mpich"' -o "$out/mpi_bench_mpich" "$here/mpi_bench.c"
   impls+=(mpich)
 fi
@@ -61,12 +67,12 @@ for p in $points; do
   done
   for impl in "${impls[@]}"; do
     case $impl in
-      camure) cmd=("$camurerun" --ssh-opts "-F $SSH_CONFIG" -H "$hl" -n "$n" "$bench" "$budget") ;;
+      camure) cmd=("$camurerun" --ssh-opts "-F $SSH_CONFIG" -H "$hl" -n "$n" "$bench" "$budget" $sizes) ;;
       openmpi) cmd=(mpirun.openmpi --allow-run-as-root --oversubscribe --mca plm_rsh_agent "ssh -F $SSH_CONFIG"
                     --mca btl tcp,self --mca btl_tcp_if_include eth0 --mca oob_tcp_if_include eth0
-                    -H "$hc" -n "$n" "$out/mpi_bench_openmpi" "$budget") ;;
+                    -H "$hc" -n "$n" "$out/mpi_bench_openmpi" "$budget" $sizes) ;;
       mpich) cmd=(mpiexec.hydra -launcher ssh -launcher-exec "$SSH_WRAPPER" -iface eth0 -hosts "$hl"
-                  -n "$n" "$out/mpi_bench_mpich" "$budget") ;;
+                  -n "$n" "$out/mpi_bench_mpich" "$budget" $sizes) ;;
     esac
     echo "run_cluster.sh: $impl $p (load $(cut -d' ' -f1 /proc/loadavg))" >&2
     if ! timeout 600 python3 "$H" run "$RUNID" h1 -- "${cmd[@]}" 2>"$out/stderr-$impl-$p.txt" |
