@@ -1,6 +1,8 @@
 // Unit tests for SenderStream / ReceiverStream / Interceptor in isolation (captured datagrams, fake time).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "runtime/net/interceptor.hpp"
 #include "runtime/net/receiver_stream.hpp"
 #include "runtime/net/sender_stream.hpp"
@@ -327,4 +329,49 @@ TEST(NetSenderStream, ALargeMessageLeavesAtOnceSmallOnesWaitToShareAPacket) {
   ASSERT_TRUE(f.s->write({}, false, true, 0).done);
   EXPECT_FALSE(f.s->has_open_data());
   EXPECT_EQ(f.count(FrameType::data, true), 3u);
+}
+
+TEST(NetReceiverStream, RecycledReassemblyBuffersNeverAliasALiveMessage) {
+  SenderFixture snd(1 << 20, 200);
+  snd.s->set_members({0, 7}, 0);
+  Codec codec;
+  std::vector<CoreMessage> held; // messages the application still holds
+  ReceiverConfig rc;
+  rc.sender = 0;
+  ReceiverStream r(rc, codec, FrameContext{1, 1, 7}, [](const PeerAddr *, std::span<const std::uint8_t>) {},
+                   [&](CoreMessage &&m) { held.push_back(std::move(m)); });
+  r.set_sender_addr(addr(1));
+  auto status = codec.decode(snd.out.back().bytes, nullptr);
+  ASSERT_TRUE(status);
+  r.on_status(status->h.seq, status->payload, 0);
+  auto pump = [&] {
+    for (auto &c : snd.out) {
+      auto dg = std::make_shared<const std::vector<std::uint8_t>>(c.bytes);
+      auto f = codec.decode(*dg, nullptr);
+      if (f && f->h.type == FrameType::data) r.on_data(f->h.seq, dg, f->payload, 1);
+    }
+    snd.out.clear();
+  };
+  // Rounds of three 3000-byte messages (fragmented); the application drops the oldest held
+  // message each round, so buffers go back to the pool while others are still held.
+  for (std::uint8_t round = 0; round < 8; ++round) {
+    for (std::uint8_t k = 0; k < 3; ++k) {
+      std::vector<std::uint8_t> m(3000, static_cast<std::uint8_t>(round * 3 + k));
+      ASSERT_TRUE(snd.s->write(m, true, true, 0).done);
+    }
+    snd.s->flush(0);
+    pump();
+    ASSERT_EQ(held.size(), round == 0 ? 3u : 5u) << "round " << int(round);
+    // Every held message still has its own bytes: value = its number, in order.
+    const int first = round * 3 - static_cast<int>(held.size() - 3);
+    for (std::size_t i = 0; i < held.size(); ++i) {
+      const auto b = held[i].bytes();
+      ASSERT_EQ(b.size(), 3000u);
+      const auto want = static_cast<std::uint8_t>(first + static_cast<int>(i));
+      EXPECT_TRUE(std::all_of(b.begin(), b.end(), [&](std::uint8_t x) { return x == want; }))
+          << "round " << int(round) << " message " << i;
+    }
+    // Keep the two newest only.
+    while (held.size() > 2) held.erase(held.begin());
+  }
 }
