@@ -46,7 +46,9 @@ static_assert(layout::session % 8 == 0 && layout::seq % 8 == 0, "64-bit fields n
 static_assert(layout::reserved + 4 == layout::header_size);
 
 inline constexpr std::uint32_t kMagic = 0x534d4143; // "CAMS" when read as little-endian bytes
-inline constexpr std::uint8_t kVersion = 1;
+/// 2: DATA frames carry a ChaCha20-Poly1305 tag under a per-stream key (1: BLAKE2b on every frame).
+/// Bumped so that a peer of another build is dropped as bad_version, not mistaken for a forger.
+inline constexpr std::uint8_t kVersion = 2;
 inline constexpr std::uint16_t kFlagAuth = 0x0001; ///< a 16-byte tag follows the payload
 inline constexpr std::uint16_t kKnownFlags = kFlagAuth;
 inline constexpr std::size_t kMaxDatagram = 65507;  ///< largest UDP/IPv4 payload

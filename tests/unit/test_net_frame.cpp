@@ -39,7 +39,7 @@ TEST(NetFrame, LayoutIsPinnedLittleEndian) {
   auto f = encoded(c, 3);
   ASSERT_EQ(f.size(), layout::header_size + 3);
   const std::vector<std::uint8_t> head = {
-      'C', 'A', 'M', 'S', 1, 12, 0, 0,                  // magic, version, type DATA, flags
+      'C', 'A', 'M', 'S', 2, 12, 0, 0,                  // magic, version, type DATA, flags
       0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01,   // session
       0x44, 0x33, 0x22, 0x11, 0x88, 0x77, 0x66, 0x55,   // epoch, sender
       0xcc, 0xbb, 0xaa, 0x99, 0x00, 0xff, 0xee, 0xdd,   // group, aux
@@ -80,7 +80,7 @@ TEST(NetFrame, EveryFieldBoundIsCheckedAndCounted) {
       {"empty", [](auto &f) { f.clear(); }, DropReason::too_short},
       {"header cut", [](auto &f) { f.resize(47); }, DropReason::too_short},
       {"magic", [](auto &f) { f[0] ^= 1; }, DropReason::bad_magic},
-      {"version", [](auto &f) { f[layout::version] = 2; }, DropReason::bad_version},
+      {"version", [](auto &f) { f[layout::version] = kVersion + 1; }, DropReason::bad_version},
       {"type 0", [](auto &f) { f[layout::type] = 0; }, DropReason::bad_type},
       {"type too big", [](auto &f) { f[layout::type] = kMaxFrameType + 1; }, DropReason::bad_type},
       {"unknown flag", [](auto &f) { f[layout::flags] |= 0x80; }, DropReason::bad_flags},
