@@ -2,6 +2,8 @@
 // Usage: prog MODE [args]. Exit 0 when every check passed; otherwise prints why and exits 1.
 #include <camure/camure.hpp>
 
+#include "rank_check.hpp"
+
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -16,16 +18,8 @@
 
 namespace {
 
-int g_rank = -1;
-
-[[noreturn]] void die(const std::string &why, int line) {
-  std::fprintf(stderr, "rank %d: check failed at line %d: %s\n", g_rank, line, why.c_str());
-  std::exit(1);
-}
-#define CHECK(cond, why)                                                                                              \
-  do {                                                                                                                \
-    if (!(cond)) die(std::string(#cond) + ": " + (why), __LINE__);                                                    \
-  } while (0)
+using camure::test::die;
+using camure::test::g_rank;
 
 std::uint64_t mix(std::uint64_t x) {
   x += 0x9E3779B97F4A7C15ull;

@@ -17,6 +17,13 @@
 
 namespace camure::test {
 
+/// True in ASan/UBSan/TSan builds (tests shrink their heaviest cases there).
+#if defined(CAMURE_SANITIZER_ADDRESS) || defined(CAMURE_SANITIZER_THREAD) || defined(CAMURE_SANITIZER_UNDEFINED)
+inline constexpr bool sanitized = true;
+#else
+inline constexpr bool sanitized = false;
+#endif
+
 struct RunResult {
   int status = -1;   ///< exit code, 128+signal if killed, -1 if it timed out (then killed)
   std::string output; ///< stdout and stderr together

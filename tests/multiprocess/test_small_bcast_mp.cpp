@@ -11,11 +11,7 @@
 
 namespace {
 
-#if defined(CAMURE_SANITIZER_ADDRESS) || defined(CAMURE_SANITIZER_THREAD) || defined(CAMURE_SANITIZER_UNDEFINED)
-constexpr bool sanitized = true;
-#else
-constexpr bool sanitized = false;
-#endif
+using camure::test::sanitized;
 
 using camure::test::RunResult;
 

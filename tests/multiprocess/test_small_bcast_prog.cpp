@@ -3,6 +3,8 @@
 // Exit 0 when every check passed; otherwise prints why and exits 1.
 #include <camure/camure.h>
 
+#include "rank_check.hpp"
+
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -13,16 +15,8 @@
 
 namespace {
 
-int g_rank = -1;
-
-[[noreturn]] void die(const std::string &why, int line) {
-  std::fprintf(stderr, "rank %d: check failed at line %d: %s\n", g_rank, line, why.c_str());
-  std::exit(1);
-}
-#define CHECK(cond, why)                                                                                              \
-  do {                                                                                                                \
-    if (!(cond)) die(std::string(#cond) + ": " + (why), __LINE__);                                                    \
-  } while (0)
+using camure::test::die;
+using camure::test::g_rank;
 
 std::string err(int rc) { return std::string(camure_strerror(rc)) + " (" + camure_last_error_detail() + ")"; }
 
