@@ -9,6 +9,8 @@
 
 #include <gtest/gtest.h>
 
+#include <time.h>
+
 #include <poll.h>
 
 #include <cstring>
@@ -392,6 +394,25 @@ TEST_F(RingFixture, ReadTimesOutAndWakesOnWrite) {
   res = r.read_into(buf, 10s);
   ASSERT_TRUE(res.ok());
   EXPECT_EQ(writer.exit_code(), 0);
+}
+
+TEST_F(RingFixture, AnIdleReaderSleepsInsteadOfSpinning) {
+  // "Zero CPU while idle": a reader that waits 400 ms for a message that never comes spends
+  // that time asleep on the futex, not spinning (its spin phase is bounded to microseconds).
+  Ring ring = make();
+  Writer w = Writer::create(ring);
+  Reader r = Reader::create(ring);
+  std::vector<std::byte> buf(64);
+  auto cpu_ns = [] {
+    timespec ts{};
+    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+  };
+  const std::int64_t before = cpu_ns();
+  auto res = r.read_into(buf, 400ms);
+  const std::int64_t used = cpu_ns() - before;
+  EXPECT_EQ(res.status, ReadStatus::timeout);
+  EXPECT_LT(used, 40'000'000) << "the waiting thread burnt " << used / 1000 << " us of CPU in a 400 ms wait";
 }
 
 TEST_F(RingFixture, ParticipantSlotsRunOutAndComeBack) {
