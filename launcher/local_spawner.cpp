@@ -2,6 +2,7 @@
 #include "launcher/local_spawner.hpp"
 
 #include "launcher/signals.hpp"
+#include "runtime/common/load.hpp"
 #include "runtime/topology/affinity.hpp"
 
 #include <camure/error.hpp>
@@ -108,19 +109,9 @@ void *child_stack_top() {
 /// Whether every cpu of this host already has a runnable task besides us right now
 /// (/proc/loadavg's fourth field, "running/total").
 bool host_saturated() {
-  const int fd = ::open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  char buf[128] = {};
-  const ssize_t n = ::read(fd, buf, sizeof buf - 1);
-  ::close(fd);
-  if (n <= 0) return false;
-  // "0.20 0.18 0.12 1/80 11206": the running count follows the third space.
-  const char *p = buf;
-  for (int spaces = 0; *p && spaces < 3; ++p)
-    if (*p == ' ') ++spaces;
-  const long running = std::strtol(p, nullptr, 10);
+  const long running = static_cast<long>(common::runnable_tasks());
   const long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
-  return cpus > 0 && running - 1 >= cpus;
+  return running > 0 && cpus > 0 && running - 1 >= cpus;
 }
 
 /// Starts a child that runs child_main(plan) and returns its pid (-1 and errno on failure).

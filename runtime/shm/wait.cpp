@@ -3,10 +3,10 @@
 
 #include "runtime/shm/fence.hpp"
 #include "runtime/shm/futex.hpp"
+#include "runtime/common/load.hpp"
 
 #include <camure/error.hpp>
 
-#include <cstdio>
 #include <cstdlib>
 #include <sched.h>
 #include <time.h>
@@ -41,13 +41,7 @@ unsigned runnable_tasks() noexcept {
   const std::uint64_t last = g_runnable_sampled_ns.load(std::memory_order_relaxed);
   if (last != 0 && now - last < 10'000'000) return g_runnable.load(std::memory_order_relaxed);
   g_runnable_sampled_ns.store(now, std::memory_order_relaxed);
-  unsigned running = 0;
-  if (FILE *f = std::fopen("/proc/loadavg", "re")) {
-    double a = 0, b = 0, c = 0;
-    unsigned total = 0;
-    if (std::fscanf(f, "%lf %lf %lf %u/%u", &a, &b, &c, &running, &total) != 5) running = 0;
-    std::fclose(f);
-  }
+  const unsigned running = common::runnable_tasks();
   g_runnable.store(running, std::memory_order_relaxed);
   return running;
 }
