@@ -18,7 +18,12 @@ echo "# load: $(cut -d' ' -f1-3 /proc/loadavg)"
 python3 "$here/launcher/bench_startup.py" local "$camurerun" "$n" "$runs"
 if [[ ${CAMURE_BENCH_CLUSTER:-1} != 0 && $(id -u) == 0 ]]; then
   set +e
-  python3 "$here/tests/cluster/harness/netcluster.py" with --hosts 4 --in h1 -- \
+  # CAMURE_BENCH_SHARED_HOME=1: the hosts' ssh sessions run the account's own shell start-up
+  # files (default: each host has an empty HOME, as separate machines would).
+  home_opt=()
+  if [[ ${CAMURE_BENCH_SHARED_HOME:-0} != 0 ]]; then home_opt=(--shared-home); echo "# cluster: shared HOME"
+  else echo "# cluster: an empty HOME per host"; fi
+  python3 "$here/tests/cluster/harness/netcluster.py" with --hosts 4 "${home_opt[@]}" --in h1 -- \
     python3 "$here/launcher/bench_startup.py" cluster "$camurerun" "$n" "$runs"
   rc=$?
   set -e

@@ -14,7 +14,7 @@ from netcluster import SKIP_EXIT, Cluster, ClusterUnavailable
 
 def _up(args):
     try:
-        c = Cluster(args.hosts, shm_size=args.shm_size, detached=True)
+        c = Cluster(args.hosts, shm_size=args.shm_size, detached=True, shared_home=args.shared_home)
         c.start()
     except ClusterUnavailable as exc:
         print(f"netcluster: cannot build a cluster here: {exc}", file=sys.stderr)
@@ -51,7 +51,7 @@ def _with(args):
     if not argv:
         print("netcluster: with needs a command", file=sys.stderr)
         return 2
-    c = Cluster(args.hosts, shm_size=args.shm_size)
+    c = Cluster(args.hosts, shm_size=args.shm_size, shared_home=args.shared_home)
     try:
         c.start()
     except ClusterUnavailable as exc:
@@ -129,6 +129,8 @@ def main(argv):
     p.add_argument("--hosts", type=int, default=4)
     p.add_argument("--shm-size", default=None, help="size of each host's /dev/shm (e.g. 1g)")
     p.add_argument("--slots", type=int, default=1, help="slots per host in the host files")
+    p.add_argument("--shared-home", action="store_true",
+                   help="ssh sessions get the account's own HOME (default: an empty one per host)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=_up)
     p = sub.add_parser("run", help="run a command inside a host of a run")
@@ -140,6 +142,8 @@ def main(argv):
                        "with its status (77 if no cluster can be built here)")
     p.add_argument("--hosts", type=int, default=4)
     p.add_argument("--shm-size", default=None)
+    p.add_argument("--shared-home", action="store_true",
+                   help="ssh sessions get the account's own HOME (default: an empty one per host)")
     p.add_argument("--in", dest="inside", default="h1",
                    help="host to run the command in, or 'root' for the machine's namespaces")
     p.add_argument("argv", nargs=argparse.REMAINDER)

@@ -70,7 +70,7 @@ class Cluster(Faults):
     """N hosts in network namespaces behind one bridge, each with sshd; see module doc."""
 
     def __init__(self, hosts=4, *, shm_size=None, mtu=1500, detached=False,
-                 cleanup_stale=True, ssh_check=True, ssh_alive=(1, 3)):
+                 cleanup_stale=True, ssh_check=True, ssh_alive=(1, 3), shared_home=False):
         if not isinstance(hosts, int) or not 1 <= hosts <= 250:
             raise ValueError(f"hosts must be 1..250, not {hosts!r}")
         if shm_size is not None and not re.fullmatch(r"[0-9]+[kKmMgG%]?", str(shm_size)):
@@ -86,6 +86,7 @@ class Cluster(Faults):
         self._cleanup_stale = cleanup_stale
         self._ssh_check = ssh_check
         self._ssh_alive = tuple(ssh_alive)
+        self._shared_home = bool(shared_home)
         self._anchors = {}  # host -> (pid, start time)
         self._sshd = {}  # host -> Popen (or pid when attached)
         self._denied = set()  # hosts whose sshd refuses logins (deny_login)
@@ -200,7 +201,8 @@ class Cluster(Faults):
         except HarnessError as exc:  # a kernel without bridge or nf_tables bridge support
             raise ClusterUnavailable(f"cannot build the switch: {exc}") from exc
         sshsetup.write_run_material(self.run_dir, self.run_id,
-                                    [(h, self.addr(h)) for h in self.hosts], self._ssh_alive)
+                                    [(h, self.addr(h)) for h in self.hosts], self._ssh_alive,
+                                    own_home=not self._shared_home)
         for host in self.hosts:
             nsutil.cmd(["ip", "netns", "add", self.netns(host)])
             netbuild.add_host_link(sw, self.netns(host), self.index(host), self.addr(host), IFACE,
