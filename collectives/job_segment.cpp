@@ -87,11 +87,14 @@ JobSegment JobSegment::attach(const std::string &prefix, int local_rank, int loc
 
 void JobSegment::set_waiting(bool oversubscribed) noexcept {
   oversubscribed_ = oversubscribed;
-  prewait_ns_ = oversubscribed ? env_us("CAMURE_YIELD_US", default_yield_ns) : env_us("CAMURE_SPIN_US", default_spin_ns);
-  if (local_size_ == 1) prewait_ns_ = 0; // nobody to wait for
-  max_yields_ = static_cast<unsigned>(local_size_) * 2;
+  spin_ns_ = env_us("CAMURE_SPIN_US", default_spin_ns);
+  yield_ns_ = env_us("CAMURE_YIELD_US", default_yield_ns);
+  if (local_size_ == 1) spin_ns_ = yield_ns_ = 0; // nobody to wait for
+  max_yields_ = yield_ns_ == 0 ? 0 : static_cast<unsigned>(local_size_) * 2;
   if (const char *v = std::getenv("CAMURE_YIELD_COUNT"); v != nullptr && *v != '\0')
     max_yields_ = static_cast<unsigned>(std::strtoul(v, nullptr, 10));
+  const long online = ::sysconf(_SC_NPROCESSORS_ONLN);
+  machine_cpus_ = online > 0 ? static_cast<unsigned>(online) : 1;
 }
 
 unsigned JobSegment::job_cpus() const noexcept {

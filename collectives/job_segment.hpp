@@ -119,30 +119,36 @@ public:
   bool oversubscribed() const noexcept { return oversubscribed_; }
 
   /// The first phase of every collective wait, before shm::wait_until's own spin-then-sleep:
-  /// - ranks <= cpus: spin (pause) for up to prewait_ns. A rank of the job is what we wait
-  ///   for and it has a cpu of its own, so this is the ~0.2 us hand-off instead of a ~25 us
-  ///   futex wake, whatever else the machine runs (shm::wait_until stops spinning as soon as
-  ///   the machine looks loaded, which would cost every collective a wake-up).
-  /// - ranks > cpus: never spin (a spinner holds the cpu the awaited rank needs, up to a
-  ///   scheduler tick); give the cpu away with sched_yield() instead, which lets the other
-  ///   ranks run and finish without any wake-up syscall.
+  /// - ranks <= cpus and no more runnable tasks on the machine than cpus: spin (pause) for up
+  ///   to the spin budget. A rank of the job is what we wait for and it has a cpu of its own,
+  ///   so this is the ~0.2 us hand-off instead of a ~25 us futex wake.
+  /// - ranks > cpus, or the machine busier than its cpus (other jobs, or several hosts of a
+  ///   namespace cluster on one machine): never spin (a spinner holds the cpu the awaited rank
+  ///   may need, up to a scheduler tick); give the cpu away with sched_yield() instead, which
+  ///   lets the other ranks run and finish without any wake-up syscall.
   /// Returns true if done() became true within the budget.
   template <class Done> bool prewait(Done &&done) const noexcept {
-    if (prewait_ns_ == 0) return false;
-    const std::uint64_t until = shm::detail::now_ns() + prewait_ns_;
-    for (unsigned i = 1;; ++i) {
-      if (done()) return true;
-      if (oversubscribed_) {
-        // A few rounds of the run queue at most: long enough for the other ranks to arrive or
-        // for the root to write a chunk, but a long wait (a big chunk being copied) must not
-        // keep taking slices from the rank that is copying.
-        if (i > max_yields_ || shm::detail::now_ns() >= until) return false;
-        yield_cpu();
-      } else {
+    if (spin_ns_ == 0 && yield_ns_ == 0) return false;
+    if (done()) return true;
+    const std::uint64_t start = shm::detail::now_ns();
+    if (!oversubscribed_ && shm::recent_runnable_tasks() <= machine_cpus_) {
+      if (spin_ns_ == 0) return false;
+      for (unsigned i = 1;; ++i) {
         shm::detail::cpu_relax();
-        if ((i & 31) == 0 && shm::detail::now_ns() >= until) return false;
+        if (done()) return true;
+        if ((i & 31) == 0 && shm::detail::now_ns() - start >= spin_ns_) return false;
       }
     }
+    // A few rounds of the run queue at most: long enough for the other ranks to arrive or for
+    // the root to write a chunk, but a long wait (a big chunk being copied) must not keep
+    // taking slices from the rank that is copying. The clock is read every few yields only:
+    // with 16 ranks on 2 cpus every instruction between two yields is on the critical path.
+    for (unsigned i = 1; i <= max_yields_; ++i) {
+      yield_cpu();
+      if (done()) return true;
+      if ((i & 3) == 0 && shm::detail::now_ns() - start >= yield_ns_) return false;
+    }
+    return false;
   }
 
 private:
@@ -156,8 +162,10 @@ private:
   int local_rank_ = 0;
   int local_size_ = 0;
   bool oversubscribed_ = false;
-  std::uint64_t prewait_ns_ = 0; ///< budget of prewait()
-  unsigned max_yields_ = 0;      ///< oversubscribed prewait(): at most this many sched_yield()s
+  std::uint64_t spin_ns_ = 0;   ///< prewait() budget when spinning
+  std::uint64_t yield_ns_ = 0;  ///< prewait() budget when yielding
+  unsigned max_yields_ = 0;     ///< yielding prewait(): at most this many sched_yield()s
+  unsigned machine_cpus_ = 1;   ///< online cpus of the machine (for the runnable-task test)
 };
 
 } // namespace camure::collectives

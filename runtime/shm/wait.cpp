@@ -36,7 +36,9 @@ unsigned detect_cpus() noexcept {
 std::atomic<std::uint64_t> g_runnable_sampled_ns{0};
 std::atomic<unsigned> g_runnable{0};
 
-unsigned runnable_tasks() noexcept {
+} // namespace
+
+unsigned recent_runnable_tasks() noexcept {
   const std::uint64_t now = detail::now_ns();
   const std::uint64_t last = g_runnable_sampled_ns.load(std::memory_order_relaxed);
   if (last != 0 && now - last < 10'000'000) return g_runnable.load(std::memory_order_relaxed);
@@ -45,8 +47,6 @@ unsigned runnable_tasks() noexcept {
   g_runnable.store(running, std::memory_order_relaxed);
   return running;
 }
-
-} // namespace
 
 unsigned usable_cpus() noexcept {
   if (const unsigned o = g_override.load(std::memory_order_relaxed)) return o;
@@ -79,7 +79,7 @@ std::chrono::nanoseconds spin_budget(const WaitCell &cell, const WaitPolicy &pol
     return std::chrono::nanoseconds{0};
   // More runnable tasks on the machine than cores (the caller is one of them): a spinner would
   // delay someone by a whole scheduler tick (~4 ms), far more than a futex wake costs.
-  if (g_override.load(std::memory_order_relaxed) == 0 && runnable_tasks() > cpus)
+  if (g_override.load(std::memory_order_relaxed) == 0 && recent_runnable_tasks() > cpus)
     return std::chrono::nanoseconds{0};
   return policy.max_spin;
 }

@@ -57,6 +57,10 @@ bool notify(WaitCell &cell) noexcept;
 /// 0 when spinning would compete with the process it waits for.
 std::chrono::nanoseconds spin_budget(const WaitCell &cell, const WaitPolicy &policy) noexcept;
 
+/// Tasks runnable on the whole machine (the caller included), read from the kernel at most
+/// every 10 ms per process: the cheap "is anyone waiting for a cpu?" test of spinning waiters.
+unsigned recent_runnable_tasks() noexcept;
+
 namespace detail {
 void cpu_relax() noexcept;
 void yield_cpu() noexcept;
