@@ -300,9 +300,9 @@ void Node::flush_when_idle(std::uint64_t seen, int rounds) {
   notify_locked();
 }
 
-void Node::receive_locked(unsigned which) {
+bool Node::receive_locked(unsigned which) {
   const net::Nanos t = now();
-  transport_->drain(
+  return transport_->drain(
       [&](const net::PeerAddr &from, std::span<const std::uint8_t> d) {
         if (d.size() > net::layout::type && d[net::layout::type] == static_cast<std::uint8_t>(net::FrameType::data)) {
           // DATA may be kept (zero-copy delivery): a buffer of its own.
@@ -319,9 +319,22 @@ void Node::receive_locked(unsigned which) {
 
 void Node::on_datagrams_ready() {
   std::lock_guard<std::mutex> lk(mu_);
-  receive_locked();
+  const bool more = receive_locked();
   flush_locked();
   notify_locked();
+  // The sockets are edge-triggered for this thread: what a full drain left behind would wait
+  // for the next datagram (none comes while the sender waits for our ACK) or the next tick.
+  // Come back after the other queued handlers instead.
+  if (more && transport_) transport_->post([this] { drain_rest(); });
+}
+
+void Node::drain_rest() {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    // An application thread took the sockets over meanwhile: they are its to read now.
+    if (closed_ || !transport_ || transport_->parked()) return;
+  }
+  on_datagrams_ready();
 }
 
 void Node::tick_locked() {
@@ -344,11 +357,13 @@ void Node::on_tick() {
   // (it blocks in a long poll, or there is none).
   const bool spinning_leader = leader_ && !leader_blocking_;
   if (!spinning_leader || Clock::now() - last_tick_ >= fast_tick_) tick_locked();
+  bool more = false;
   if (take_back_sockets_locked()) { // the end of a loop of waits left them parked
-    receive_locked();
+    more = receive_locked();
     flush_locked();
     notify_locked();
   }
+  if (more && transport_) transport_->post([this] { drain_rest(); });
   if (transport_) transport_->set_tick_interval(spinning_leader ? slow_tick_ : fast_tick_);
 }
 

@@ -76,13 +76,16 @@ public:
   // Called by the Transport on the progress thread.
   void on_datagrams_ready();
   void on_tick();
+  void drain_rest(); ///< on_datagrams_ready() again, unless an app thread took the sockets
 
 private:
   Node() = default;
   std::error_code state_error_locked() const;
   void notify_locked();
   void flush_locked(); ///< sends datagrams the transport batched (mu_ held)
-  void receive_locked(unsigned which = 3); ///< drains the sockets (Transport::k*) into the core (mu_ held)
+  /// Drains the sockets (Transport::k*) into the core (mu_ held); true if it stopped at its
+  /// batch limit with datagrams possibly left.
+  bool receive_locked(unsigned which = 3);
   bool wait_step(std::unique_lock<std::mutex> &lk, Clock::time_point deadline, unsigned &spins, bool &leader);
   void resign_leader_locked(); ///< hands the sockets back to the progress thread (mu_ held)
   bool take_back_sockets_locked(); ///< unpark if no leader holds them; true if it did

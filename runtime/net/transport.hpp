@@ -56,8 +56,10 @@ public:
   void flush();
 
   /// Reads every datagram waiting on either socket (non-blocking), calling on_datagram for each
-  /// (max counts datagrams, each receive finishes whole).
-  template <class F> void drain(F &&on_datagram, std::size_t max = 512, unsigned which = kBoth);
+  /// (max counts datagrams, each receive finishes whole). Returns true if it stopped at max
+  /// while a socket may hold more: the caller must come back (the progress thread's epoll is
+  /// edge-triggered and will not report those datagrams again).
+  template <class F> bool drain(F &&on_datagram, std::size_t max = 512, unsigned which = kBoth);
   static constexpr unsigned kUnicast = 1, kMulticast = 2, kBoth = 3;
   /// Receives up to kBatch buffers from fd with one recvmmsg; returns how many (0 if none). A
   /// buffer may hold several datagrams (UDP GRO; batch_seg_ is their size).
@@ -120,7 +122,7 @@ private:
   std::atomic<bool> mcast_open_{false}; // set by join_group (under the Node's mutex)
 };
 
-template <class F> void Transport::drain(F &&on_datagram, std::size_t max, unsigned which) {
+template <class F> bool Transport::drain(F &&on_datagram, std::size_t max, unsigned which) {
   bool more_m = (which & kMulticast) != 0, more_u = (which & kUnicast) != 0;
   for (std::size_t n = 0; n < max;) {
     bool more = false; // a full batch: that socket may hold more
@@ -139,8 +141,9 @@ template <class F> void Transport::drain(F &&on_datagram, std::size_t max, unsig
                               });
       }
     }
-    if (!more) return;
+    if (!more) return false;
   }
+  return true;
 }
 
 } // namespace camure::session
