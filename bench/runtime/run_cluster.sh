@@ -3,7 +3,12 @@
 # MPICH over the same hosts: points 2x1, 4x1, 4x2 (hosts x ranks per host). Every RESULT line
 # of the benchmarks gets "hosts=H ppn=R" appended. Needs root (network namespaces).
 # Usage: bench/runtime/run_cluster.sh [--build DIR] [--out DIR] [--budget SECONDS] [--points "2x1 4x1 4x2"]
-#        [--impls "camure openmpi mpich"] [--sizes barrier,1048576]  (defaults: all of them)
+#        [--impls "camure openmpi mpich"] [--sizes barrier,1048576] [--bind none|core]
+#        (defaults: all of them, --bind none)
+# Binding: the namespace hosts share this machine's cores, and every launcher binds per host, so
+# --bind core puts local rank 0 of *every* host on the same physical core (the node leaders of
+# camure, which do the inter-host work, all on cpu 0 and the other cpu nearly idle). A real
+# cluster has cores per host; to model that, every launcher gets the same --bind (default none).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -11,9 +16,10 @@ build=$root/build
 out=$root/build/bench-runtime-cluster
 budget=0.3
 points="2x1 4x1 4x2"
+bind=none
 want_impls="camure openmpi mpich"
 sizes=""
-usage() { echo "usage: $0 [--build DIR] [--out DIR] [--budget SECONDS] [--points \"2x1 4x1 4x2\"] [--impls \"camure openmpi mpich\"] [--sizes barrier,SIZE,...]"; }
+usage() { echo "usage: $0 [--build DIR] [--out DIR] [--budget SECONDS] [--points \"2x1 4x1 4x2\"] [--impls \"camure openmpi mpich\"] [--sizes barrier,SIZE,...] [--bind none|core]"; }
 while (($#)); do
   case $1 in
     --build) build=$2; shift 2 ;;
@@ -22,6 +28,7 @@ while (($#)); do
     --points) points=$2; shift 2 ;;
     --impls) want_impls=$2; shift 2 ;;
     --sizes) sizes=$2; shift 2 ;;
+    --bind) bind=$2; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "run_cluster.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
   esac
@@ -29,6 +36,7 @@ done
 for p in $points; do
   [[ $p =~ ^[1-9]x[1-9]$ ]] || { echo "run_cluster.sh: bad point '$p' (HOSTSxRANKS)" >&2; exit 2; }
 done
+[[ $bind == none || $bind == core ]] || { echo "run_cluster.sh: --bind must be none or core, not '$bind'" >&2; exit 2; }
 [[ $(id -u) -eq 0 ]] || { echo "run_cluster.sh: needs root for the namespace hosts" >&2; exit 77; }
 mkdir -p "$out"
 H=$root/tests/cluster/harness/netcluster.py
@@ -67,11 +75,11 @@ for p in $points; do
   done
   for impl in "${impls[@]}"; do
     case $impl in
-      camure) cmd=("$camurerun" --ssh-opts "-F $SSH_CONFIG" -H "$hl" -n "$n" "$bench" "$budget" $sizes) ;;
-      openmpi) cmd=(mpirun.openmpi --allow-run-as-root --oversubscribe --mca plm_rsh_agent "ssh -F $SSH_CONFIG"
+      camure) cmd=("$camurerun" --bind-to "$bind" --ssh-opts "-F $SSH_CONFIG" -H "$hl" -n "$n" "$bench" "$budget" $sizes) ;;
+      openmpi) cmd=(mpirun.openmpi --allow-run-as-root --oversubscribe --bind-to "$bind" --mca plm_rsh_agent "ssh -F $SSH_CONFIG"
                     --mca btl tcp,self --mca btl_tcp_if_include eth0 --mca oob_tcp_if_include eth0
                     -H "$hc" -n "$n" "$out/mpi_bench_openmpi" "$budget" $sizes) ;;
-      mpich) cmd=(mpiexec.hydra -launcher ssh -launcher-exec "$SSH_WRAPPER" -iface eth0 -hosts "$hl"
+      mpich) cmd=(mpiexec.hydra -launcher ssh -launcher-exec "$SSH_WRAPPER" -iface eth0 -bind-to "$bind" -hosts "$hl"
                   -n "$n" "$out/mpi_bench_mpich" "$budget" $sizes) ;;
     esac
     echo "run_cluster.sh: $impl $p (load $(cut -d' ' -f1 /proc/loadavg))" >&2
