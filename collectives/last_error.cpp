@@ -3,7 +3,10 @@
 
 namespace camure::collectives {
 namespace {
-thread_local std::string tl_detail;
+// initial-exec: every API call clears it, and the default model for a shared library costs a
+// __tls_get_addr call (one more code page touched after each context switch). A few bytes of
+// the static TLS surplus that glibc keeps for this also cover a dlopen()ed libcamure.
+[[gnu::tls_model("initial-exec")]] thread_local std::string tl_detail;
 }
 
 void set_last_error(std::string detail) { tl_detail = std::move(detail); }
