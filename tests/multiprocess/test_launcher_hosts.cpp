@@ -9,6 +9,8 @@
 #include <csignal>
 #include <fstream>
 #include <map>
+#include <regex>
+#include <sstream>
 #include <sys/stat.h>
 #include <thread>
 #include <unistd.h>
@@ -30,11 +32,13 @@ public:
                    "echo $$ > \"" + dir_ + "/proxy.$host.pid\"\nexec sh -c \"exec $*\"\n");
     write("fail", "#!/bin/sh\necho \"ssh: connect to host $1 port 22: Connection refused\" >&2\nexit 255\n");
     write("hang", "#!/bin/sh\nexec sleep 600\n");
+    write("logargs", "#!/bin/sh\nprintf '%s\\n' \"$*\" >> \"" + dir_ + "/args.log\"\nexec \"" + dir_ + "/agent\" \"$@\"\n");
     write("failC", "#!/bin/sh\nif [ \"$1\" = fakeC ]; then echo \"ssh: connect to host $1 port 22: Connection refused\" >&2; "
                    "exit 255; fi\nexec \"" + dir_ + "/agent\" \"$@\"\n");
   }
   ~Agents() {
-    for (const char *f : {"agent", "fail", "hang", "hosts", "failC"}) ::unlink((dir_ + "/" + f).c_str());
+    for (const char *f : {"agent", "fail", "hang", "hosts", "failC", "logargs", "args.log"})
+      ::unlink((dir_ + "/" + f).c_str());
     for (const char *h : {"fakeA", "fakeB", "fakeC"}) ::unlink((dir_ + "/proxy." + h + ".pid").c_str());
     ::rmdir(dir_.c_str());
   }
@@ -131,6 +135,44 @@ TEST(LauncherHosts, RemoteEnvironmentAndKv) {
   ASSERT_EQ(k.finish(), 0) << k.out() << k.err();
   EXPECT_EQ(k.count_lines("kv "), 6u);
   for (const auto &l : lines_of(k.out())) EXPECT_NE(l.find(" ok 64 "), std::string::npos) << l;
+}
+
+TEST(LauncherHosts, SecretsNeverOnTheAgentCommandLine) {
+  Agents a;
+  CamurerunProcess p(remote(a, "logargs", {"-H", "localhost:1,fakeA:1,fakeB:1", PROBE_PATH, "kv"}));
+  ASSERT_EQ(p.finish(), 0) << p.err();
+  EXPECT_EQ(p.count_lines("kv "), 3u) << p.out(); // the remote ranks did get the 64-hex session key
+  std::ifstream in(a.path("args.log"));
+  std::stringstream log;
+  log << in.rdbuf();
+  // One command line per remote host, each starting the proxy; none carries a key (64 hex digits).
+  EXPECT_EQ(lines_of(log.str()).size(), 2u) << log.str();
+  EXPECT_NE(log.str().find(PROXY_PATH), std::string::npos) << log.str();
+  EXPECT_FALSE(std::regex_search(log.str(), std::regex("[0-9a-fA-F]{32}"))) << log.str();
+}
+
+TEST(LauncherHosts, McastAddrSetsTheJobsGroupElseEachJobGetsItsOwn) {
+  Agents a;
+  const std::vector<std::string> hosts = {"-H", "localhost:1,fakeA:1", PROBE_PATH, "env", "CAMURE_MCAST"};
+  auto groups_of = [](const std::string &out) {
+    std::vector<std::string> g;
+    for (const auto &l : lines_of(out)) g.push_back(fields(l)["CAMURE_MCAST"]);
+    return g;
+  };
+  std::vector<std::string> set = {"--mcast-addr", "239.77.201.9:45123"};
+  set.insert(set.end(), hosts.begin(), hosts.end());
+  CamurerunProcess p(remote(a, "agent", set));
+  ASSERT_EQ(p.finish(), 0) << p.err();
+  EXPECT_EQ(groups_of(p.out()), (std::vector<std::string>{"239.77.201.9:45123", "239.77.201.9:45123"})) << p.out();
+
+  CamurerunProcess j1(remote(a, "agent", hosts)), j2(remote(a, "agent", hosts));
+  ASSERT_EQ(j1.finish(), 0) << j1.err();
+  ASSERT_EQ(j2.finish(), 0) << j2.err();
+  const auto g1 = groups_of(j1.out()), g2 = groups_of(j2.out());
+  ASSERT_EQ(g1.size(), 2u);
+  ASSERT_EQ(g2.size(), 2u);
+  EXPECT_EQ(g1[0], g1[1]);
+  EXPECT_NE(g1[0], g2[0]); // chosen per job (a collision is ~1 in 2^31)
 }
 
 TEST(LauncherHosts, RemoteOutputTaggedAndStdinToRemoteRankZero) {
