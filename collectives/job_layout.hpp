@@ -78,23 +78,18 @@ struct alignas(64) SmallBcastBlock {
 static_assert(sizeof(SmallBcastBlock) == 128);
 static_assert(offsetof(SmallBcastBlock, freed) == 64);
 
-/// What a small-bcast cell describes (SmallBcastCell::kind).
-enum class SmallCellKind : std::uint32_t { empty = 0, inline_payload = 1, ring = 2 };
-
 /// One bcast's cell. The header and the first 32 payload bytes share a cache line, so an 8-byte
 /// bcast costs a reader one line. `seq` is stored last (release) and read first (acquire).
 struct alignas(64) SmallBcastCell {
   std::atomic<std::uint64_t> seq; ///< number of the bcast this cell holds (0 = none yet)
   std::uint64_t bytes;            ///< that bcast's size (every reader checks it against its own)
   std::uint32_t root;             ///< its root's job-wide rank
-  std::uint32_t kind;             ///< SmallCellKind: payload inline, or the bytes follow in the ring
-  std::uint64_t reserved;
+  std::byte reserved[12];         ///< pads the header to 32 bytes (the path follows from `bytes`)
   std::byte payload[small_bcast_max];
 };
 static_assert(sizeof(SmallBcastCell) == 4160);
 static_assert(offsetof(SmallBcastCell, bytes) == 8);
 static_assert(offsetof(SmallBcastCell, root) == 16);
-static_assert(offsetof(SmallBcastCell, kind) == 20);
 static_assert(offsetof(SmallBcastCell, payload) == 32);
 
 /// One per local rank, one line each, written by its owner only: the last bcast it is done with.

@@ -40,7 +40,6 @@ std::error_code SmallBcast::post(std::uint64_t seq, std::span<const std::byte> d
   const bool in_cell = fits(data.size());
   cell.bytes = data.size();
   cell.root = root_rank;
-  cell.kind = static_cast<std::uint32_t>(in_cell ? SmallCellKind::inline_payload : SmallCellKind::ring);
   if (in_cell && !data.empty()) std::memcpy(cell.payload, data.data(), data.size());
   cell.seq.store(seq, std::memory_order_release);
   set_done(seq); // the root has the data: a later root may reuse this cell as far as we are concerned
@@ -69,13 +68,7 @@ std::error_code SmallBcast::take(std::uint64_t seq, std::span<std::byte> buf, st
              std::to_string(root_rank);
     return errc::invalid_argument;
   }
-  const bool in_cell = fits(buf.size());
-  const auto want = static_cast<std::uint32_t>(in_cell ? SmallCellKind::inline_payload : SmallCellKind::ring);
-  if (cell.kind != want) {
-    detail = "bcast: cell of bcast " + std::to_string(seq) + " has kind " + std::to_string(cell.kind) +
-             " for " + std::to_string(buf.size()) + " bytes";
-    return errc::protocol_error;
-  }
+  const bool in_cell = fits(buf.size()); // the root decided the same from the same size
   if (in_cell && !buf.empty()) std::memcpy(buf.data(), cell.payload, buf.size());
   set_done(seq);
   shm::notify(block.freed);

@@ -19,7 +19,7 @@ namespace camure::collectives {
 ///   payload in and stores seq (release); each reader waits for seq (acquire), checks the size
 ///   and the root, copies the payload out and stores its done counter. No lock, no header
 ///   parsing, no syscall unless somebody sleeps (shm::WaitCell's sleepers word).
-/// - A larger bcast's cell only announces it (kind ring, size, root); the payload follows in
+/// - A larger bcast's cell only announces it (size and root); the payload follows in
 ///   the RMP ring. So a rank that asks for a different size than the root learns it from the
 ///   cell (invalid_argument) whichever of the two paths either side took; it never waits on the
 ///   other path, never gets wrong data.
@@ -42,7 +42,7 @@ public:
   static constexpr bool fits(std::size_t bytes) noexcept { return bytes <= small_bcast_max; }
 
   /// Root side of bcast seq: waits until its cell is free, then publishes data (inline if it
-  /// fits, else only the size, kind ring) with root_rank. Errors: peer_lost, timeout (a reader
+  /// fits, else only the size) with root_rank. Errors: peer_lost, timeout (a reader
   /// stopped taking cells), or the error that broke the job.
   std::error_code post(std::uint64_t seq, std::span<const std::byte> data, std::uint32_t root_rank,
                        JobSegment::clock::time_point deadline, std::string &detail) noexcept;
