@@ -20,9 +20,25 @@ struct alignas(64) JobControl {
   std::uint32_t local_size;          ///< ranks on this host (set by the creator)
   std::atomic<std::uint32_t> broken; ///< 0, or the camure::errc that broke the collectives
   std::atomic<std::int32_t> broken_by; ///< local rank that was found dead (or -1)
-  std::uint32_t reserved[13];
+  std::uint32_t barrier_release;       ///< BarrierRelease of the one-host barrier (set by the creator)
+  std::uint32_t reserved[12];
 };
 static_assert(sizeof(JobControl) == 64);
+
+/// Who ends a one-host barrier round (a multi-host job's leader always does, see ShmBarrier).
+enum class BarrierRelease : std::uint32_t {
+  last_arriver = 0, ///< the last rank to arrive bumps the generation (fewest process switches)
+  leader = 1,       ///< local rank 0 does, once it sees every arrival: it leaves first
+};
+
+/// "last" or "leader" (the values of CAMURE_BARRIER_RELEASE); "?" for anything else.
+constexpr const char *barrier_release_name(BarrierRelease r) noexcept {
+  switch (r) {
+  case BarrierRelease::last_arriver: return "last";
+  case BarrierRelease::leader: return "leader";
+  }
+  return "?";
+}
 
 /// Generation barrier: arrivals on one line, the release word on another, sleepers on a third.
 struct alignas(64) BarrierBlock {

@@ -28,13 +28,14 @@ std::uint64_t env_us(const char *name, std::uint64_t def_ns) {
 void JobSegment::yield_cpu() noexcept { ::sched_yield(); }
 
 JobSegment JobSegment::attach(const std::string &prefix, int local_rank, int local_size, clock::time_point deadline,
-                              std::error_code &ec, std::string &detail) {
+                              std::error_code &ec, std::string &detail, BarrierRelease release) {
   ec.clear();
   const auto ls = static_cast<std::uint32_t>(local_size);
   const shm::SegmentSpec spec{job_magic, job_layout_version, JobLayout::total_for(ls)};
-  auto build = [ls](std::byte *base, std::size_t) -> std::error_code {
+  auto build = [ls, release](std::byte *base, std::size_t) -> std::error_code {
     auto *c = new (base + JobLayout::control) JobControl{};
     c->local_size = ls;
+    c->barrier_release = static_cast<std::uint32_t>(release);
     c->broken_by.store(-1, std::memory_order_relaxed);
     new (base + JobLayout::barrier) BarrierBlock{};
     new (base + JobLayout::bcast) BcastBlock{};
@@ -61,6 +62,13 @@ JobSegment JobSegment::attach(const std::string &prefix, int local_rank, int loc
     ec = errc::size_mismatch;
     detail = "job segment " + name + " was made for " + std::to_string(js.control().local_size) +
              " local ranks, this rank expects " + std::to_string(local_size);
+    return {};
+  }
+  if (js.control().barrier_release != static_cast<std::uint32_t>(release)) {
+    ec = errc::invalid_argument;
+    detail = std::string("CAMURE_BARRIER_RELEASE differs between the host's ranks: the job segment says '") +
+             barrier_release_name(static_cast<BarrierRelease>(js.control().barrier_release)) + "', this rank '" +
+             barrier_release_name(release) + "'";
     return {};
   }
   RankSlot &me = js.slot(local_rank);

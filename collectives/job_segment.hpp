@@ -24,11 +24,13 @@ public:
   JobSegment(JobSegment &&) noexcept = default;
   JobSegment &operator=(JobSegment &&) noexcept = default;
 
-  /// Creates or opens the segment and registers this process in slot local_rank.
-  /// Errors: invalid_argument (slot taken by another live process, size mismatch of
-  /// local_size), not_found/not_ready (deadline), system_error.
+  /// Creates or opens the segment and registers this process in slot local_rank. The creator
+  /// records `release` (how the one-host barrier ends a round); every other rank must ask for
+  /// the same. Errors: invalid_argument (slot taken by another live process, a different
+  /// `release`), size_mismatch (local_size), not_found/not_ready (deadline), system_error.
   static JobSegment attach(const std::string &prefix, int local_rank, int local_size, clock::time_point deadline,
-                           std::error_code &ec, std::string &detail);
+                           std::error_code &ec, std::string &detail,
+                           BarrierRelease release = BarrierRelease::last_arriver);
 
   /// Removes the segment's name (mappings stay); called once every rank has attached so that
   /// nothing is left in /dev/shm even if the job crashes later.

@@ -66,10 +66,20 @@ std::unique_ptr<Runtime> Runtime::create(std::error_code &ec, std::string &detai
   bo.ring_bytes = env_bytes("CAMURE_BCAST_RING_BYTES", bo.ring_bytes, ec, detail);
   if (!ec) bo.chunk_bytes = env_bytes("CAMURE_BCAST_CHUNK_BYTES", bo.chunk_bytes, ec, detail);
   if (ec) return nullptr;
+  BarrierRelease release = BarrierRelease::last_arriver;
+  if (const char *v = std::getenv("CAMURE_BARRIER_RELEASE"); v != nullptr && *v != '\0') {
+    if (std::strcmp(v, "leader") == 0) {
+      release = BarrierRelease::leader;
+    } else if (std::strcmp(v, "last") != 0) {
+      ec = errc::invalid_argument;
+      detail = std::string("CAMURE_BARRIER_RELEASE='") + v + "' is neither 'last' nor 'leader'";
+      return nullptr;
+    }
+  }
 
   const auto deadline = clock::now() + init_timeout;
   const std::string prefix = job.segment_prefix();
-  rt->seg_ = JobSegment::attach(prefix, job.local_rank, job.local_size, deadline, ec, detail);
+  rt->seg_ = JobSegment::attach(prefix, job.local_rank, job.local_size, deadline, ec, detail, release);
   if (ec) return nullptr;
   rt->seg_.slot(job.local_rank).rank.store(job.rank, std::memory_order_release);
   if (multi && job.local_rank == 0) {

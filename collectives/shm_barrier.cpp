@@ -13,7 +13,7 @@ std::error_code ShmBarrier::wait(JobSegment::clock::time_point deadline, std::st
   const std::uint32_t gen = b.generation.load(std::memory_order_acquire);
   const std::uint32_t n = b.arrived.fetch_add(1, std::memory_order_acq_rel) + 1;
   const auto local = static_cast<std::uint32_t>(seg_.local_size());
-  if (multi_node_) {
+  if (leader_releases_) {
     if (seg_.local_rank() != 0) {
       if (n == local) shm::notify(b.release); // the leader waits for the last arriver
       return seg_.await(
@@ -27,11 +27,13 @@ std::error_code ShmBarrier::wait(JobSegment::clock::time_point deadline, std::st
         return ec;
     }
     b.arrived.store(0, std::memory_order_relaxed);
-    std::string tdetail;
-    if (std::error_code ec = transport_.barrier(deadline, tdetail)) {
-      seg_.mark_broken(ec, -1);
-      detail = "barrier: " + tdetail;
-      return ec;
+    if (multi_node_) {
+      std::string tdetail;
+      if (std::error_code ec = transport_.barrier(deadline, tdetail)) {
+        seg_.mark_broken(ec, -1);
+        detail = "barrier: " + tdetail;
+        return ec;
+      }
     }
     b.generation.store(gen + 1, std::memory_order_release);
     shm::notify(b.release);

@@ -107,6 +107,26 @@ TEST_P(RuntimeLang, SingletonWithoutCamurerun) {
 
 INSTANTIATE_TEST_SUITE_P(Both, RuntimeLang, ::testing::Values("c", "cxx"));
 
+// CAMURE_BARRIER_RELEASE=leader: local rank 0 ends every barrier round; ordering and bcast
+// (whose root waits on nobody) must hold as with the default, also oversubscribed.
+TEST(RuntimeBarrierRelease, LeaderReleaseKeepsBarrierOrderingAndBcast) {
+  for (int n : {4, 16}) {
+    const std::string file = temp_path("leader");
+    auto r = camurerun(n, {"-x", "CAMURE_BARRIER_RELEASE=leader", PROG_C, "barrier", "300", file});
+    ::unlink(file.c_str());
+    EXPECT_EQ(r.status, 0) << "n=" << n << ": " << r.output;
+  }
+  auto r = camurerun(4, {"-x", "CAMURE_BARRIER_RELEASE=leader", PROG_CXX, "bcast", "first"});
+  EXPECT_EQ(r.status, 0) << r.output;
+}
+
+TEST(RuntimeBarrierRelease, UnknownValueFailsInitNamingTheVariable) {
+  auto r = camurerun(2, {"-x", "CAMURE_BARRIER_RELEASE=first", PROG_C, "info"});
+  EXPECT_NE(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("CAMURE_BARRIER_RELEASE='first' is neither 'last' nor 'leader'"), std::string::npos)
+      << r.output;
+}
+
 TEST(RuntimeSingleton, ReportsRankZeroOfOne) {
   auto r = run({PROG_C, "info"});
   ASSERT_EQ(r.status, 0) << r.output;

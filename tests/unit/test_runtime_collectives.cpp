@@ -32,7 +32,8 @@ struct Rank {
 };
 
 // Runs fn(rank, Rank&) on n threads, each attached to the same job; returns after all joined.
-void run_ranks(int n, const std::function<void(int, Rank &)> &fn, std::size_t ring_bytes = 256 * 1024) {
+void run_ranks(int n, const std::function<void(int, Rank &)> &fn, std::size_t ring_bytes = 256 * 1024,
+               BarrierRelease release = BarrierRelease::last_arriver) {
   const std::string prefix = camure::test::unique_name("camure-ut-rt");
   std::vector<Rank> ranks(n);
   std::vector<std::thread> threads;
@@ -43,7 +44,7 @@ void run_ranks(int n, const std::function<void(int, Rank &)> &fn, std::size_t ri
       std::string detail;
       const auto deadline = clock_type::now() + std::chrono::seconds(20);
       Rank &me = ranks[r];
-      me.seg = JobSegment::attach(prefix, r, n, deadline, ec, detail);
+      me.seg = JobSegment::attach(prefix, r, n, deadline, ec, detail, release);
       if (ec) {
         ADD_FAILURE() << "attach: " << detail;
         ++failures;
@@ -127,22 +128,68 @@ TEST(RuntimeLayout, JobCpusIsTheUnionOfTheRanksMasks) {
   EXPECT_EQ(seen.load(), mine);
 }
 
-TEST(RuntimeBarrier, NoThreadLeavesBeforeAllEntered) {
+class RuntimeBarrierRelease : public ::testing::TestWithParam<BarrierRelease> {};
+
+TEST_P(RuntimeBarrierRelease, NoThreadLeavesBeforeAllEntered) {
   constexpr int n = 4, rounds = 500;
   std::vector<std::atomic<int>> round(n);
   std::atomic<int> violations{0};
-  run_ranks(n, [&](int r, Rank &me) {
-    std::string detail;
-    for (int k = 1; k <= rounds; ++k) {
-      round[r].store(k);
-      ASSERT_FALSE(me.barrier->wait(clock_type::time_point::max(), detail)) << detail;
-      for (int o = 0; o < n; ++o) {
-        const int v = round[o].load();
-        if (v != k && v != k + 1) ++violations;
-      }
-    }
-  });
+  run_ranks(
+      n,
+      [&](int r, Rank &me) {
+        std::string detail;
+        for (int k = 1; k <= rounds; ++k) {
+          round[r].store(k);
+          ASSERT_FALSE(me.barrier->wait(clock_type::time_point::max(), detail)) << detail;
+          for (int o = 0; o < n; ++o) {
+            const int v = round[o].load();
+            if (v != k && v != k + 1) ++violations;
+          }
+        }
+      },
+      256 * 1024, GetParam());
   EXPECT_EQ(violations.load(), 0);
+}
+
+TEST_P(RuntimeBarrierRelease, MissingRankTimesOutAndBreaksTheJob) {
+  // Whoever would release (the last arriver, or local rank 0) the round never completes.
+  constexpr int n = 3;
+  for (int missing : {0, 2}) {
+    std::vector<std::error_code> result(n);
+    run_ranks(
+        n,
+        [&](int r, Rank &me) {
+          std::string detail;
+          if (r == missing) return; // never arrives
+          result[r] = me.barrier->wait(clock_type::now() + std::chrono::milliseconds(300), detail);
+        },
+        256 * 1024, GetParam());
+    for (int r = 0; r < n; ++r) {
+      if (r == missing) continue;
+      EXPECT_EQ(result[r], camure::errc::timeout) << "missing " << missing << ", rank " << r;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Both, RuntimeBarrierRelease,
+                         ::testing::Values(BarrierRelease::last_arriver, BarrierRelease::leader),
+                         [](const ::testing::TestParamInfo<BarrierRelease> &i) {
+                           return std::string(barrier_release_name(i.param));
+                         });
+
+TEST(RuntimeBarrier, RanksThatDisagreeOnTheReleaseModeFailToAttach) {
+  const std::string prefix = camure::test::unique_name("camure-ut-rel");
+  const auto deadline = clock_type::now() + std::chrono::seconds(5);
+  std::error_code ec;
+  std::string detail;
+  JobSegment first = JobSegment::attach(prefix, 0, 2, deadline, ec, detail, BarrierRelease::leader);
+  ASSERT_FALSE(ec) << detail;
+  JobSegment second = JobSegment::attach(prefix, 1, 2, deadline, ec, detail, BarrierRelease::last_arriver);
+  EXPECT_EQ(ec, camure::errc::invalid_argument);
+  EXPECT_NE(detail.find("CAMURE_BARRIER_RELEASE"), std::string::npos) << detail;
+  EXPECT_NE(detail.find("'leader'"), std::string::npos) << detail;
+  first.unlink_name();
+  first.leave();
 }
 
 TEST(RuntimeBcast, EveryRootEverySizeArrivesIntact) {
@@ -179,17 +226,6 @@ TEST(RuntimeBcast, SizeMismatchIsAnErrorNotWrongData) {
   });
   EXPECT_FALSE(result[0]);
   EXPECT_EQ(result[1], camure::errc::invalid_argument);
-}
-
-TEST(RuntimeBarrier, MissingRankTimesOutAndBreaksTheJob) {
-  constexpr int n = 3;
-  std::vector<std::error_code> result(n);
-  run_ranks(n, [&](int r, Rank &me) {
-    std::string detail;
-    if (r == 2) return; // never arrives
-    result[r] = me.barrier->wait(clock_type::now() + std::chrono::milliseconds(300), detail);
-  });
-  for (int r = 0; r < 2; ++r) EXPECT_EQ(result[r], camure::errc::timeout) << r;
 }
 
 TEST(RuntimeBarrier, BrokenJobFailsFastEverywhere) {
