@@ -3,9 +3,15 @@
 #include <camure/camure.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 
 static int bench_rank, bench_size;
-#define BENCH_IMPL "camure"
+/* "camure", or CAMURE_BENCH_IMPL (run.sh --variant names runs with other CAMURE_* settings). */
+static const char *camure_bench_impl(void) {
+  const char *v = getenv("CAMURE_BENCH_IMPL");
+  return v != NULL && *v != '\0' ? v : "camure";
+}
+#define BENCH_IMPL camure_bench_impl()
 
 static void die_on(int rc, const char *what) {
   if (rc != 0) {

@@ -15,7 +15,8 @@ def parse(path):
             kv = dict(item.split("=", 1) for item in line.split()[1:] if "=" in item)
             try:
                 rows.append({"impl": kv["impl"], "op": kv["op"], "n": int(kv["n"]), "size": int(kv["size"]),
-                             "avg": float(kv["avg_us"])})
+                             "avg": float(kv["avg_us"]),
+                             "period": float(kv["period_us"]) if "period_us" in kv else None})
             except (KeyError, ValueError):
                 print(f"report.py: skipping malformed line: {line.strip()}", file=sys.stderr)
     return rows
@@ -29,27 +30,51 @@ def human(size):
     return f"{size} B"
 
 
-def medians(rows):
+MPIS = ("openmpi", "mpich")
+
+
+def medians(rows, key="avg"):
     """Median of repeated runs (run.sh --repeat) per (impl, op, n, size)."""
     runs = collections.defaultdict(list)
     for r in rows:
-        runs[(r["impl"], r["op"], r["n"], r["size"])].append(r["avg"])
+        if r[key] is not None:
+            runs[(r["impl"], r["op"], r["n"], r["size"])].append(r[key])
     return {k: statistics.median(v) for k, v in runs.items()}
+
+
+def implementations(rows):
+    """camure, then run.sh --variant names (camure with other settings), then the MPIs."""
+    seen = {r["impl"] for r in rows}
+    variants = sorted(seen - {"camure", *MPIS})
+    return [i for i in ("camure", *variants, *MPIS) if i in seen]
 
 
 def table(rows):
     data = medians(rows)
     points = sorted({(r["op"], r["size"], r["n"]) for r in rows}, key=lambda p: (p[0] != "barrier", p[0], p[1], p[2]))
-    impls = [i for i in ("camure", "openmpi", "mpich") if any(r["impl"] == i for r in rows)]
-    out = ["| op | size | N | " + " | ".join(f"{i} (µs)" for i in impls) + " | camure / best MPI |",
-           "|---|---|---|" + "---|" * len(impls) + "---|"]
+    impls = implementations(rows)
+    ours = [i for i in impls if i not in MPIS]
+    out = ["| op | size | N | " + " | ".join(f"{i} (µs)" for i in impls) + " | " +
+           " | ".join(f"{i} / best MPI" for i in ours) + " |",
+           "|---|---|---|" + "---|" * (len(impls) + len(ours))]
     for op, size, n in points:
         vals = [data.get((i, op, n, size)) for i in impls]
         cells = [f"{v:.2f}" if v is not None else "—" for v in vals]
-        mpi = [v for i, v in zip(impls, vals) if i != "camure" and v is not None]
-        cam = data.get(("camure", op, n, size))
-        ratio = f"{cam / min(mpi):.2f}" if cam is not None and mpi and min(mpi) > 0 else "—"
-        out.append(f"| {op} | {human(size) if op != 'barrier' else '—'} | {n} | " + " | ".join(cells) + f" | {ratio} |")
+        mpi = [v for i, v in zip(impls, vals) if i in MPIS and v is not None]
+        ratios = []
+        for i in ours:
+            v = data.get((i, op, n, size))
+            ratios.append(f"{v / min(mpi):.2f}" if v is not None and mpi and min(mpi) > 0 else "—")
+        out.append(f"| {op} | {human(size) if op != 'barrier' else '—'} | {n} | " + " | ".join(cells) + " | " +
+                   " | ".join(ratios) + " |")
+    periods = medians(rows, "period")
+    if periods:
+        ppoints = sorted({(op, size, n) for (_, op, n, size) in periods}, key=lambda p: (p[1], p[2]))
+        out += ["", "Bcast with a barrier between calls, whole iteration (barrier + bcast, µs per iteration):", "",
+                "| size | N | " + " | ".join(impls) + " |", "|---|---|" + "---|" * len(impls)]
+        for op, size, n in ppoints:
+            cells = [f"{periods[(i, op, n, size)]:.2f}" if (i, op, n, size) in periods else "—" for i in impls]
+            out.append(f"| {human(size)} | {n} | " + " | ".join(cells) + " |")
     return "\n".join(out) + "\n"
 
 
@@ -69,7 +94,7 @@ def plot(rows, path):
     for (impl, op, n, size), avg in medians(rows).items():
         series[(op, size, impl)].append((n, avg))
     for ax, (op, size) in zip(axes.flat, panels):
-        for impl in ("camure", "openmpi", "mpich"):
+        for impl in implementations(rows):
             pts = sorted(series.get((op, size, impl), []))
             if pts:
                 ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=impl)

@@ -2,9 +2,11 @@
 # Runs camure-bench and the same measurement under Open MPI and MPICH (mpi_bench.c), side by
 # side in one run, and writes a markdown table and a PNG plot.
 # Usage: bench/runtime/run.sh [--build DIR] [--out DIR] [--ns "2 4 8 16"] [--budget SECONDS]
-#                             [--points barrier,8,1024] [--repeat R]
+#                             [--points barrier,8,1024] [--repeat R] [--variant NAME:VAR=VALUE,...]
 # --points runs only those points (default: barrier and bcast of 8 B, 1 KiB, 64 KiB, 1 MiB);
-# --repeat runs every (N, implementation) R times, interleaved, so report.py can take medians.
+# --repeat runs every (N, implementation) R times, interleaved, so report.py can take medians;
+# --variant (repeatable) adds camure run with those CAMURE_* settings as implementation NAME,
+# e.g. --variant camure-leader:CAMURE_BARRIER_RELEASE=leader.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -14,8 +16,9 @@ ns="2 4 8 16"
 budget=0.3
 points=""
 repeat=1
+variants=()
 
-usage() { echo "usage: $0 [--build DIR] [--out DIR] [--ns \"2 4 8 16\"] [--budget SECONDS] [--points LIST] [--repeat R]"; }
+usage() { echo "usage: $0 [--build DIR] [--out DIR] [--ns \"2 4 8 16\"] [--budget SECONDS] [--points LIST] [--repeat R] [--variant NAME:VAR=VALUE,...]"; }
 while (($#)); do
   case $1 in
     --build) build=$2; shift 2 ;;
@@ -24,6 +27,7 @@ while (($#)); do
     --budget) budget=$2; shift 2 ;;
     --points) points=$2; shift 2 ;;
     --repeat) repeat=$2; shift 2 ;;
+    --variant) variants+=("$2"); shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "run.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
   esac
@@ -33,6 +37,14 @@ for n in $ns; do
 done
 [[ $repeat =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: bad --repeat '$repeat'" >&2; exit 2; }
 [[ -z $points || $points =~ ^[a-z0-9,]+$ ]] || { echo "run.sh: bad --points '$points'" >&2; exit 2; }
+declare -A variant_env=()
+for v in "${variants[@]}"; do
+  [[ $v =~ ^([a-z0-9][a-z0-9-]*):(CAMURE_[A-Z0-9_]+=[^,[:space:]]*(,CAMURE_[A-Z0-9_]+=[^,[:space:]]*)*)$ ]] ||
+    { echo "run.sh: bad --variant '$v' (NAME:CAMURE_VAR=VALUE,...)" >&2; exit 2; }
+  [[ ${BASH_REMATCH[1]} != camure && ${BASH_REMATCH[1]} != openmpi && ${BASH_REMATCH[1]} != mpich ]] ||
+    { echo "run.sh: --variant name '${BASH_REMATCH[1]}' is taken" >&2; exit 2; }
+  variant_env[${BASH_REMATCH[1]}]=${BASH_REMATCH[2]}
+done
 mkdir -p "$out"
 
 # The MPI implementations and matplotlib come from Debian packages; install what is missing.
@@ -57,7 +69,7 @@ cmake --build "$build" -j "$(nproc)" --target camure-bench camurerun >/dev/null
 camurerun=$build/launcher/camurerun
 bench=$build/bench/runtime/camure-bench
 
-impls=(camure)
+impls=(camure "${!variant_env[@]}")
 if command -v mpicc.openmpi >/dev/null && command -v mpirun.openmpi >/dev/null; then
   mpicc.openmpi -O2 -std=c11 -D_DEFAULT_SOURCE '-DBENCH_IMPL_NAME="openmpi"' -o "$out/mpi_bench_openmpi" "$here/mpi_bench.c"
   impls+=(openmpi)
@@ -79,6 +91,8 @@ for n in $ns; do
         camure) cmd=("$camurerun" -n "$n" "$bench" "${args[@]}") ;;
         openmpi) cmd=(mpirun.openmpi --allow-run-as-root --oversubscribe -n "$n" "$out/mpi_bench_openmpi" "${args[@]}") ;;
         mpich) cmd=(mpiexec.mpich -n "$n" "$out/mpi_bench_mpich" "${args[@]}") ;;
+        *) IFS=, read -r -a kv <<<"${variant_env[$impl]}"
+           cmd=(env "${kv[@]}" "CAMURE_BENCH_IMPL=$impl" "$camurerun" -n "$n" "$bench" "${args[@]}") ;;
       esac
       echo "run.sh: $impl n=$n run $rep/$repeat (load $(cut -d' ' -f1 /proc/loadavg))" >&2
       if ! timeout 600 "${cmd[@]}" 2>"$out/stderr-$impl-$n.txt" | grep '^RESULT' | tee -a "$results"; then
