@@ -111,11 +111,33 @@ def plot(rows, path):
     fig.savefig(path, dpi=110)
 
 
+def write_into(path, section, md):
+    """Puts md into path between the markers of section (replacing an earlier table there), or
+    appends the marked block if the file has none yet."""
+    begin, end = f"<!-- begin {section} -->", f"<!-- end {section} -->"
+    block = f"{begin}\n{md}{end}\n"
+    try:
+        with open(path) as f:
+            text = f.read()
+    except FileNotFoundError:
+        text = ""
+    i, j = text.find(begin), text.find(end)
+    if i >= 0 and j > i:
+        text = text[:i] + block + text[j + len(end) + 1:]
+    else:
+        text += ("\n" if text and not text.endswith("\n") else "") + "\n" + block
+    with open(path, "w") as f:
+        f.write(text)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("results")
     ap.add_argument("--markdown")
     ap.add_argument("--png")
+    ap.add_argument("--into", help="also write the table into this file (e.g. BENCHMARKS.md), between markers")
+    ap.add_argument("--section", default="bench/runtime/run.sh", help="name of the marked block for --into")
+    ap.add_argument("--header", default="", help="text (command, machine) put above the table in --into")
     a = ap.parse_args()
     rows = parse(a.results)
     if not rows:
@@ -129,6 +151,8 @@ def main():
         sys.stdout.write(md)
     if a.png:
         plot(rows, a.png)
+    if a.into:
+        write_into(a.into, a.section, (a.header + "\n\n" if a.header else "") + md)
     return 0
 
 

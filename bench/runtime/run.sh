@@ -6,7 +6,8 @@
 # --points runs only those points (default: barrier and bcast of 8 B, 1 KiB, 64 KiB, 1 MiB);
 # --repeat runs every (N, implementation) R times, interleaved, so report.py can take medians;
 # --variant (repeatable) adds camure run with those CAMURE_* settings as implementation NAME,
-# e.g. --variant camure-leader:CAMURE_BARRIER_RELEASE=leader.
+# e.g. --variant camure-leader:CAMURE_BARRIER_RELEASE=leader; --benchmarks FILE (e.g. BENCHMARKS.md)
+# also writes the table into FILE's "bench/runtime/run.sh" block, with the command and machine.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -17,8 +18,10 @@ budget=0.3
 points=""
 repeat=1
 variants=()
+benchmarks=""
+all_args=("$@")
 
-usage() { echo "usage: $0 [--build DIR] [--out DIR] [--ns \"2 4 8 16\"] [--budget SECONDS] [--points LIST] [--repeat R] [--variant NAME:VAR=VALUE,...]"; }
+usage() { echo "usage: $0 [--build DIR] [--out DIR] [--ns \"2 4 8 16\"] [--budget SECONDS] [--points LIST] [--repeat R] [--variant NAME:VAR=VALUE,...] [--benchmarks FILE]"; }
 while (($#)); do
   case $1 in
     --build) build=$2; shift 2 ;;
@@ -28,6 +31,7 @@ while (($#)); do
     --points) points=$2; shift 2 ;;
     --repeat) repeat=$2; shift 2 ;;
     --variant) variants+=("$2"); shift 2 ;;
+    --benchmarks) benchmarks=$2; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "run.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
   esac
@@ -108,6 +112,10 @@ py=python3
 for cand in /usr/bin/python3 python3; do
   if command -v "$cand" >/dev/null && "$cand" -c 'import matplotlib' 2>/dev/null; then py=$cand; break; fi
 done
-"$py" "$here/report.py" "$results" --markdown "$out/runtime.md" --png "$out/runtime.png"
+into=()
+if [[ -n $benchmarks ]]; then
+  into=(--into "$benchmarks" --header "Latest \`bench/runtime/run.sh ${all_args[*]}\` ($(date -u +%F), $(uname -n), $(nproc) cpus, commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown); raw: \`$results\`):")
+fi
+"$py" "$here/report.py" "$results" --markdown "$out/runtime.md" --png "$out/runtime.png" "${into[@]}"
 cat "$out/runtime.md"
 echo "run.sh: wrote $out/runtime.md, $out/runtime.png and $results" >&2
