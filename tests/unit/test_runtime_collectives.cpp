@@ -1,5 +1,6 @@
 // Unit tests of the host collectives with threads standing in for ranks (one mapping each):
-// barrier ordering, bcast content over every root and chunking, deadlines and broken jobs.
+// barrier ordering (both release rules), bcast content over every root and chunking, deadlines,
+// broken jobs, and oversubscribed waiters that give their cpu away.
 #include "collectives/bcast_wire.hpp"
 #include "collectives/job_layout.hpp"
 #include "collectives/job_segment.hpp"
@@ -176,6 +177,59 @@ INSTANTIATE_TEST_SUITE_P(Both, RuntimeBarrierRelease,
                          [](const ::testing::TestParamInfo<BarrierRelease> &i) {
                            return std::string(barrier_release_name(i.param));
                          });
+
+std::int64_t thread_cpu_ns() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+TEST(RuntimeBarrier, OversubscribedWaitersGiveTheirCpuToTheRankTheyWaitFor) {
+  // Two ranks on one cpu (threads pinned before they attach, so the job sees one cpu). Rank 0
+  // computes for 300 ms of its own cpu time before each collective; rank 1 waits for it in a
+  // barrier, then in a bcast. A waiter that spun through scheduler ticks would take about
+  // half the cpu meanwhile; giving the cpu away (then sleeping) it takes a few percent at most.
+  cpu_set_t saved;
+  ASSERT_EQ(::sched_getaffinity(0, sizeof saved, &saved), 0);
+  int cpu = 0;
+  while (!CPU_ISSET(cpu, &saved)) ++cpu;
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(cpu, &one);
+  ASSERT_EQ(::sched_setaffinity(0, sizeof one, &one), 0); // inherited by run_ranks' threads
+  constexpr std::int64_t work_ns = 300'000'000;
+  std::atomic<std::int64_t> waited_cpu_ns[2] = {0, 0};
+  std::atomic<bool> oversubscribed{false};
+  run_ranks(2, [&](int r, Rank &me) {
+    std::string detail;
+    if (r == 1) oversubscribed = me.seg.oversubscribed();
+    std::byte value{0};
+    for (int phase = 0; phase < 2; ++phase) {
+      const std::int64_t before = thread_cpu_ns();
+      if (r == 0)
+        while (thread_cpu_ns() - before < work_ns) {
+        }
+      std::error_code ec;
+      if (phase == 0) {
+        ec = me.barrier->wait(clock_type::now() + std::chrono::seconds(30), detail);
+      } else {
+        value = r == 0 ? std::byte{42} : std::byte{0};
+        ec = me.bcast->run(std::span(&value, 1), 0, 0, clock_type::now() + std::chrono::seconds(30), detail);
+      }
+      ASSERT_FALSE(ec) << detail;
+      if (r == 1) waited_cpu_ns[phase] = thread_cpu_ns() - before;
+    }
+    if (r == 1) {
+      EXPECT_EQ(value, std::byte{42});
+    }
+  });
+  ASSERT_EQ(::sched_setaffinity(0, sizeof saved, &saved), 0);
+  EXPECT_TRUE(oversubscribed.load());
+  for (int phase = 0; phase < 2; ++phase)
+    EXPECT_LT(waited_cpu_ns[phase].load(), work_ns / 10)
+        << (phase == 0 ? "barrier" : "bcast") << ": the waiter burnt " << waited_cpu_ns[phase] / 1000
+        << " us of cpu while the awaited rank computed for " << work_ns / 1000 << " us";
+}
 
 TEST(RuntimeBarrier, RanksThatDisagreeOnTheReleaseModeFailToAttach) {
   const std::string prefix = camure::test::unique_name("camure-ut-rel");
