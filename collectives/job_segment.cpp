@@ -101,8 +101,6 @@ void JobSegment::set_waiting(bool oversubscribed) noexcept {
   max_yields_ = yield_ns_ == 0 ? 0 : static_cast<unsigned>(local_size_) * 2;
   if (const char *v = std::getenv("CAMURE_YIELD_COUNT"); v != nullptr && *v != '\0')
     max_yields_ = static_cast<unsigned>(std::strtoul(v, nullptr, 10));
-  const long online = ::sysconf(_SC_NPROCESSORS_ONLN);
-  machine_cpus_ = online > 0 ? static_cast<unsigned>(online) : 1;
 }
 
 unsigned JobSegment::job_cpus() const noexcept {

@@ -3,6 +3,7 @@
 
 #include "collectives/job_layout.hpp"
 #include "runtime/shm/segment.hpp"
+#include "runtime/common/load.hpp"
 #include "runtime/shm/wait.hpp"
 
 #include <camure/error.hpp>
@@ -141,7 +142,7 @@ public:
       if (start == 0) start = now;
       return now - start >= budget;
     };
-    if (!oversubscribed_ && shm::recent_runnable_tasks() <= machine_cpus_) {
+    if (!oversubscribed_ && !common::more_runnable_than_cpus(shm::recent_runnable_tasks())) {
       if (spin_ns_ == 0) return false;
       for (unsigned i = 1;; ++i) {
         shm::detail::cpu_relax();
@@ -174,7 +175,6 @@ private:
   std::uint64_t spin_ns_ = 0;   ///< prewait() budget when spinning
   std::uint64_t yield_ns_ = 0;  ///< prewait() budget when yielding
   unsigned max_yields_ = 0;     ///< yielding prewait(): at most this many sched_yield()s
-  unsigned machine_cpus_ = 1;   ///< online cpus of the machine (for the runnable-task test)
 };
 
 } // namespace camure::collectives

@@ -108,11 +108,7 @@ void *child_stack_top() {
 
 /// Whether every cpu of this host already has a runnable task besides us right now
 /// (/proc/loadavg's fourth field, "running/total").
-bool host_saturated() {
-  const long running = static_cast<long>(common::runnable_tasks());
-  const long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
-  return running > 0 && cpus > 0 && running - 1 >= cpus;
-}
+bool host_saturated() { return common::more_runnable_than_cpus(common::runnable_tasks()); }
 
 /// Starts a child that runs child_main(plan) and returns its pid (-1 and errno on failure).
 /// Signals must be blocked by the caller.

@@ -1,7 +1,9 @@
 // The runnable-task count from /proc/loadavg.
 #include "runtime/common/load.hpp"
 
+#include <atomic>
 #include <cstdio>
+#include <unistd.h>
 
 namespace camure::common {
 
@@ -14,6 +16,17 @@ unsigned runnable_tasks() noexcept {
     std::fclose(f);
   }
   return running;
+}
+
+unsigned online_cpus() noexcept {
+  static std::atomic<unsigned> cached{0};
+  unsigned n = cached.load(std::memory_order_relaxed);
+  if (n == 0) {
+    const long online = ::sysconf(_SC_NPROCESSORS_ONLN);
+    n = online > 0 ? static_cast<unsigned>(online) : 1;
+    cached.store(n, std::memory_order_relaxed);
+  }
+  return n;
 }
 
 } // namespace camure::common
